@@ -1,0 +1,313 @@
+"""Audio front end: every file becomes mono float32 at SAMPLE_RATE.
+
+The constants below are the only place where sample rate, frame and window sizes
+are defined; every other module imports them.  Loading is streamed: a file is
+decoded in blocks, mixed down, resampled with an anti-aliasing filter (soxr) and
+cut into model windows, so a 3-hour file never sits in memory whole.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import stat
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SAMPLE_RATE = 16_000  # Hz; speech forensics corpora (ASVspoof, In-the-Wild) are 16 kHz
+N_FFT = 512  # 32 ms FFT -> 257 linear bins from 0 to 8 kHz, 31.25 Hz apart
+WIN_LENGTH = 400  # 25 ms analysis window
+HOP_LENGTH = 160  # 10 ms between frames: one feature frame per 10 ms
+WINDOW_SECONDS = 4.0  # the model sees 4 s at a time (400 frames)
+WINDOW_SAMPLES = int(WINDOW_SECONDS * SAMPLE_RATE)  # 64 000
+WINDOW_HOP_SECONDS = 2.0  # sliding windows overlap by half on long files
+WINDOW_HOP_SAMPLES = int(WINDOW_HOP_SECONDS * SAMPLE_RATE)
+MIN_SECONDS = 0.5  # below this a verdict would be a guess: INCONCLUSIVE
+MIN_SAMPLES = int(MIN_SECONDS * SAMPLE_RATE)
+MIN_SOURCE_RATE, MAX_SOURCE_RATE = 8_000, 192_000
+
+SILENCE_DBFS = -60.0  # a 10 ms frame quieter than this counts as silence
+SPEECH_FRACTION = 0.2  # a window needs this share of non-silent frames to be scored
+
+# Extensions treated as audio when scanning folders.  Anything else is skipped and counted.
+AUDIO_EXTENSIONS = frozenset(
+    {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".mp4", ".aif", ".aiff", ".au", ".caf", ".w64"}
+)
+FFMPEG_EXTENSIONS = frozenset({".m4a", ".aac", ".mp4"})  # libsndfile cannot decode these
+
+_BLOCK_SECONDS = 10.0  # decode granularity when streaming
+
+
+class AudioLoadError(Exception):
+    """A file could not be turned into audio; the message is one line meant for users."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What the container says about a file, before any decoding."""
+
+    path: Path
+    source_rate: int
+    channels: int
+    duration_s: float
+    decoder: str  # "libsndfile" or "ffmpeg"
+
+
+def check_readable(path: Path) -> None:
+    """Refuse what is not a readable regular file, without blocking on FIFOs or devices."""
+    try:
+        st = os.stat(path)  # follows symlinks; a loop or a dangling link raises OSError
+    except OSError as exc:
+        if os.path.islink(path):
+            raise AudioLoadError(f"broken or looping symlink ({exc.strerror})") from None
+        raise AudioLoadError(f"cannot open: {exc.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise AudioLoadError("is a directory, not an audio file")
+    if not stat.S_ISREG(st.st_mode):
+        raise AudioLoadError("not a regular file (FIFO, socket or device)")
+    if st.st_size == 0:
+        raise AudioLoadError("empty file (0 bytes)")
+    if not os.access(path, os.R_OK):
+        raise AudioLoadError("permission denied")
+
+
+def probe(path: str | os.PathLike[str]) -> AudioInfo:
+    """Read the header of `path`; raise AudioLoadError with a one-line reason on failure."""
+    path = Path(path)
+    check_readable(path)
+    if path.suffix.lower() in FFMPEG_EXTENSIONS:
+        return _probe_ffmpeg(path)
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except Exception as exc:  # libsndfile reports corrupt and unknown formats alike
+        raise AudioLoadError(f"not decodable audio ({_short(exc)})") from None
+    if info.frames <= 0 or info.samplerate <= 0 or info.channels <= 0:
+        raise AudioLoadError("no audio frames in file")
+    _check_rate(info.samplerate)
+    return AudioInfo(path, int(info.samplerate), int(info.channels), info.frames / info.samplerate, "libsndfile")
+
+
+def stream(path: str | os.PathLike[str], info: AudioInfo | None = None) -> Iterator[np.ndarray]:
+    """Yield consecutive blocks of mono float32 audio at SAMPLE_RATE.
+
+    Raises AudioLoadError for undecodable data and for NaN/Inf samples: a
+    corrupted sample must never reach a verdict silently.
+    """
+    info = info or probe(path)
+    if info.decoder == "ffmpeg":
+        yield from _stream_ffmpeg(info.path)
+        return
+    import soundfile as sf
+    import soxr
+
+    block = int(_BLOCK_SECONDS * info.source_rate)
+    resampler = None if info.source_rate == SAMPLE_RATE else soxr.ResampleStream(
+        info.source_rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ"
+    )
+    try:
+        with sf.SoundFile(str(info.path)) as f:
+            while True:
+                data = f.read(block, dtype="float32", always_2d=True)
+                last = len(data) < block
+                mono = _finite(data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0])
+                out = mono if resampler is None else resampler.resample_chunk(mono, last=last)
+                if len(out):
+                    yield np.ascontiguousarray(out, dtype=np.float32)
+                if last:
+                    break
+    except AudioLoadError:
+        raise
+    except Exception as exc:
+        raise AudioLoadError(f"decoding failed ({_short(exc)})") from None
+
+
+def load(path: str | os.PathLike[str]) -> np.ndarray:
+    """Decode a whole file to mono float32 at SAMPLE_RATE, shape (samples,)."""
+    blocks = list(stream(path))
+    return np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
+
+
+def to_model_rate(samples: np.ndarray, rate: int) -> np.ndarray:
+    """Mix an in-memory array (samples,) or (samples, channels) to mono and resample it."""
+    x = np.asarray(samples, dtype=np.float32)
+    if x.ndim == 2:
+        x = x.mean(axis=1, dtype=np.float32)
+    if x.ndim != 1:
+        raise AudioLoadError(f"expected (samples,) or (samples, channels), got shape {x.shape}")
+    _check_rate(rate)
+    x = _finite(x)
+    if rate != SAMPLE_RATE and len(x):
+        import soxr
+
+        x = soxr.resample(x, rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
+    return x
+
+
+def frame_dbfs(x: np.ndarray) -> np.ndarray:
+    """Level of each non-overlapping HOP_LENGTH frame in dBFS, shape (frames,)."""
+    n = len(x) // HOP_LENGTH
+    if n == 0:
+        return np.full(1, -np.inf if not len(x) else 10 * np.log10(np.mean(x**2) + 1e-20))
+    frames = x[: n * HOP_LENGTH].reshape(n, HOP_LENGTH).astype(np.float64)
+    return 10 * np.log10(np.mean(frames**2, axis=1) + 1e-20)
+
+
+def has_speech(x: np.ndarray) -> bool:
+    """Energy test: enough frames above SILENCE_DBFS to be worth scoring."""
+    if len(x) == 0:
+        return False
+    return float(np.mean(frame_dbfs(x) > SILENCE_DBFS)) >= SPEECH_FRACTION
+
+
+def trim_leading_silence(x: np.ndarray) -> np.ndarray:
+    """Drop frames below SILENCE_DBFS at the start, so padding a clip with silence cannot move it."""
+    loud = np.nonzero(frame_dbfs(x) > SILENCE_DBFS)[0]
+    if len(loud) == 0:
+        return x[:0]
+    return x[int(loud[0]) * HOP_LENGTH :]
+
+
+def trim_silence(x: np.ndarray) -> np.ndarray:
+    """Drop silent frames at both ends (used on whole clips in training and tests)."""
+    db = frame_dbfs(x)
+    loud = np.nonzero(db > SILENCE_DBFS)[0]
+    if len(loud) == 0:
+        return x[:0]
+    return x[int(loud[0]) * HOP_LENGTH : (int(loud[-1]) + 1) * HOP_LENGTH]
+
+
+def fit_window(x: np.ndarray, length: int = WINDOW_SAMPLES) -> np.ndarray:
+    """Repeat a short clip until it fills `length` samples (the ASVspoof convention), or cut it."""
+    if len(x) >= length:
+        return x[:length]
+    if len(x) == 0:
+        return np.zeros(length, dtype=np.float32)
+    return np.tile(x, math.ceil(length / len(x)))[:length]
+
+
+def window_starts(n_samples: int) -> list[int]:
+    """Start offsets of sliding windows covering n_samples; the last window is flush with the end."""
+    if n_samples <= WINDOW_SAMPLES:
+        return [0]
+    starts = list(range(0, n_samples - WINDOW_SAMPLES + 1, WINDOW_HOP_SAMPLES))
+    if starts[-1] + WINDOW_SAMPLES < n_samples:
+        starts.append(n_samples - WINDOW_SAMPLES)
+    return starts
+
+
+@dataclass(frozen=True)
+class Window:
+    """One model window: `samples` has WINDOW_SAMPLES values; `length` of them are real audio."""
+
+    start: int  # offset in samples at SAMPLE_RATE, from the start of the file
+    length: int  # real (not repeat-padded) samples in the window
+    samples: np.ndarray
+    speech: bool
+
+
+def iter_windows(blocks: Iterator[np.ndarray]) -> Iterator[Window]:
+    """Cut a stream of blocks into sliding windows, after dropping leading silence.
+
+    Long audio gives windows every WINDOW_HOP_SAMPLES plus one flush with the end;
+    audio shorter than a window gives one repeat-padded window.  Memory stays at
+    about one window plus one block, whatever the file's length.
+    """
+    skipped = 0  # leading silent samples dropped
+    buf = np.zeros(0, dtype=np.float32)
+    buf_start = 0  # offset of buf[0] in the trimmed timeline
+    next_start = 0
+    emitted = 0
+    leading = True
+    for block in blocks:
+        if leading:
+            kept = trim_leading_silence(block)
+            skipped += len(block) - len(kept)
+            if not len(kept):
+                continue
+            block, leading = kept, False
+        buf = np.concatenate([buf, block])
+        while next_start + WINDOW_SAMPLES <= buf_start + len(buf):
+            lo = next_start - buf_start
+            win = buf[lo : lo + WINDOW_SAMPLES]
+            yield Window(skipped + next_start, WINDOW_SAMPLES, win.copy(), has_speech(win))
+            emitted += 1
+            next_start += WINDOW_HOP_SAMPLES
+            keep_from = next_start - WINDOW_HOP_SAMPLES  # last emitted start: room for a flush window
+            buf, buf_start = buf[keep_from - buf_start :], keep_from
+    total = buf_start + len(buf)
+    if emitted == 0:
+        if total:
+            yield Window(skipped, total, fit_window(buf), has_speech(buf))
+    elif next_start - WINDOW_HOP_SAMPLES + WINDOW_SAMPLES < total:
+        win = buf[-WINDOW_SAMPLES:]
+        yield Window(skipped + total - WINDOW_SAMPLES, WINDOW_SAMPLES, win.copy(), has_speech(win))
+
+
+def _check_rate(rate: int) -> None:
+    if not MIN_SOURCE_RATE <= rate <= MAX_SOURCE_RATE:
+        raise AudioLoadError(
+            f"sample rate {rate} Hz is outside the supported {MIN_SOURCE_RATE}-{MAX_SOURCE_RATE} Hz"
+        )
+
+
+def _finite(x: np.ndarray) -> np.ndarray:
+    if not np.isfinite(x).all():
+        raise AudioLoadError("audio contains NaN or Inf samples (corrupt float data)")
+    return x
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:160]
+
+
+def _ffmpeg() -> str:
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        raise AudioLoadError("M4A/AAC needs the ffmpeg decoder on PATH (e.g. apt-get install ffmpeg)")
+    return exe
+
+
+def _probe_ffmpeg(path: Path) -> AudioInfo:
+    exe = _ffmpeg()
+    probe_exe = shutil.which("ffprobe") or exe.replace("ffmpeg", "ffprobe")
+    cmd = [probe_exe, "-v", "error", "-select_streams", "a:0", "-show_entries",
+           "stream=sample_rate,channels:format=duration", "-of", "default=nw=1", str(path)]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise AudioLoadError(f"ffmpeg could not read the file ({_short(exc)})") from None
+    fields = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    try:
+        rate, channels = int(fields["sample_rate"]), int(fields["channels"])
+        duration = float(fields.get("duration", "nan"))
+    except (KeyError, ValueError):
+        raise AudioLoadError("ffmpeg found no audio stream") from None
+    _check_rate(rate)
+    return AudioInfo(path, rate, channels, duration, "ffmpeg")
+
+
+def _stream_ffmpeg(path: Path) -> Iterator[np.ndarray]:
+    cmd = [_ffmpeg(), "-v", "error", "-nostdin", "-i", str(path), "-vn", "-ac", "1",
+           "-ar", str(SAMPLE_RATE), "-f", "f32le", "-"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    block_bytes = int(_BLOCK_SECONDS * SAMPLE_RATE) * 4
+    try:
+        while chunk := proc.stdout.read(block_bytes):
+            usable = len(chunk) - len(chunk) % 4
+            yield _finite(np.frombuffer(chunk[:usable], dtype="<f4").copy())
+        err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+        if proc.wait() != 0:
+            raise AudioLoadError(f"ffmpeg failed ({_short(Exception(err))})")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,126 @@
+"""Waveform augmentation of what a forger (or an ordinary upload pipeline) changes for free.
+
+Applied to bona fide and spoofed clips alike, so that none of these can become a
+shortcut: loudness, silence padding, band-limiting/resampling, lossy codecs
+(MP3, Opus), additive noise and reverberation.  Without codec round trips on both
+classes a model trained on lossless corpora learns that "compressed means real".
+All randomness comes from the numpy Generator passed in, so runs are reproducible.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+
+from .audio import SAMPLE_RATE, WINDOW_SAMPLES, fit_window
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    p_gain: float = 0.8  # random gain in +-gain_db
+    gain_db: float = 12.0
+    p_silence: float = 0.2  # pad up to max_silence_s of near-silence before or after
+    max_silence_s: float = 1.0
+    p_band: float = 0.3  # resampling round trip through a lower rate (band-limits)
+    band_rates: tuple[int, ...] = (8_000, 11_025, 12_000, 22_050, 44_100)
+    p_codec: float = 0.3  # MP3 or Opus round trip
+    mp3_kbps: tuple[int, ...] = (32, 48, 64, 96, 128)
+    p_noise: float = 0.25  # white or brown noise at snr_db
+    snr_db: tuple[float, float] = (10.0, 40.0)
+    p_reverb: float = 0.15  # synthetic exponential-decay room response
+    rt60_s: tuple[float, float] = (0.1, 0.6)
+
+    def to_dict(self) -> dict[str, object]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+def gain(x: np.ndarray, db: float) -> np.ndarray:
+    return (x * 10 ** (db / 20)).astype(np.float32)
+
+
+def pad_silence(x: np.ndarray, seconds: float, before: bool, rng: np.random.Generator) -> np.ndarray:
+    pad = (rng.standard_normal(int(seconds * SAMPLE_RATE)) * 1e-5).astype(np.float32)
+    return np.concatenate([pad, x] if before else [x, pad])
+
+
+def resample_round_trip(x: np.ndarray, rate: int) -> np.ndarray:
+    import soxr
+
+    down = soxr.resample(x, SAMPLE_RATE, rate, quality="HQ")
+    return soxr.resample(down, rate, SAMPLE_RATE, quality="HQ").astype(np.float32)[: len(x)]
+
+
+def mp3_kbps_to_level(kbps: int) -> float:
+    """libsndfile's compression_level for a constant MP3 bitrate (0.0 = 320 kbit/s, 1.0 = 32 kbit/s)."""
+    return float(np.clip((320 - kbps) / (320 - 32), 0.0, 1.0))
+
+
+def codec_round_trip(x: np.ndarray, codec: str, kbps: int = 64) -> np.ndarray:
+    """Encode and decode through MP3 or Opus with libsndfile, keeping the length."""
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    peak = float(np.max(np.abs(x))) if len(x) else 0.0
+    y = x / peak * 0.9 if peak > 0.99 else x  # avoid encoder clipping
+    if codec == "mp3":
+        sf.write(buf, y, SAMPLE_RATE, format="MP3", bitrate_mode="CONSTANT",
+                 compression_level=mp3_kbps_to_level(kbps))
+    elif codec == "opus":
+        sf.write(buf, y, SAMPLE_RATE, format="OGG", subtype="OPUS")
+    else:
+        raise ValueError(f"unknown codec {codec!r}")
+    buf.seek(0)
+    out, _ = sf.read(buf, dtype="float32")
+    out = out if out.ndim == 1 else out.mean(axis=1)
+    if peak > 0.99:
+        out = out * (peak / 0.9)
+    return fit_window(out.astype(np.float32), len(x)) if len(out) < len(x) else out[: len(x)]
+
+
+def add_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
+    noise = rng.standard_normal(len(x))
+    if rng.random() < 0.5:  # brown noise: more low-frequency hum-like energy
+        noise = np.cumsum(noise)
+        noise -= np.linspace(noise[0], noise[-1], len(noise))
+    p_sig = float(np.mean(x.astype(np.float64) ** 2)) + 1e-12
+    p_noise = float(np.mean(noise**2)) + 1e-12
+    return (x + noise * np.sqrt(p_sig / p_noise / 10 ** (snr_db / 10))).astype(np.float32)
+
+
+def reverb(x: np.ndarray, rt60: float, rng: np.random.Generator) -> np.ndarray:
+    n = int(rt60 * SAMPLE_RATE)
+    t = np.arange(n) / SAMPLE_RATE
+    rir = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)  # -60 dB at rt60
+    rir[0] = 1.0
+    y = np.convolve(x, rir / np.sqrt(np.sum(rir**2)))[: len(x)]
+    return (y * (np.std(x) / (np.std(y) + 1e-12))).astype(np.float32)
+
+
+def augment(x: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig = AugmentConfig()) -> np.ndarray:
+    """One random chain over a waveform at SAMPLE_RATE; the output has the input's length."""
+    n = len(x)
+    if rng.random() < cfg.p_reverb:
+        x = reverb(x, float(rng.uniform(*cfg.rt60_s)), rng)
+    if rng.random() < cfg.p_band:
+        x = resample_round_trip(x, int(rng.choice(cfg.band_rates)))
+    if rng.random() < cfg.p_noise:
+        x = add_noise(x, float(rng.uniform(*cfg.snr_db)), rng)
+    if rng.random() < cfg.p_codec:
+        x = codec_round_trip(x, "opus" if rng.random() < 0.3 else "mp3", int(rng.choice(cfg.mp3_kbps)))
+    if rng.random() < cfg.p_silence:
+        x = pad_silence(x, float(rng.uniform(0.1, cfg.max_silence_s)), bool(rng.random() < 0.5), rng)[:n]
+    if rng.random() < cfg.p_gain:
+        x = gain(x, float(rng.uniform(-cfg.gain_db, cfg.gain_db)))
+    return np.clip(x, -1.0, 1.0).astype(np.float32)
+
+
+def random_crop(x: np.ndarray, rng: np.random.Generator, length: int = WINDOW_SAMPLES) -> np.ndarray:
+    """A random window of `length` samples; shorter clips are repeat-padded as at inference."""
+    if len(x) <= length:
+        return fit_window(x, length)
+    start = int(rng.integers(0, len(x) - length + 1))
+    return x[start : start + length]

@@ -1,0 +1,174 @@
+"""Self-describing checkpoints, loaded as data only, and the bundled default model.
+
+A checkpoint is one torch.save'd dict of plain values and tensors:
+    format, format_version, model_config, feature_config, label_convention,
+    calibration {a, b}, threshold (on p_fake), provenance {...}, metrics {...}, state_dict
+Loading uses torch.load(weights_only=True): a file carrying a pickled object
+(code) is refused before anything in it runs.  Writes are atomic (temp file + rename).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import stat
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .calibration import Calibration
+from .features import FeatureConfig
+from .model import LABEL_CONVENTION, ModelConfig, SpoofTransformer
+
+FORMAT = "fakecheck-checkpoint"
+FORMAT_VERSION = 1
+BUNDLED_MODEL_NAME = "fakecheck-default.pt"
+# SHA-256 of models/fakecheck-default.pt; a mismatch means a damaged or swapped file.
+BUNDLED_MODEL_SHA256 = "512b8c3d4bda053b7c7f82fb716d34618a320fa195131527246e750abb6cb86d"
+DEFAULT_THRESHOLD = 0.5  # on calibrated p_fake: the Bayes decision for equal priors and costs
+
+
+class ModelLoadError(Exception):
+    """A model file could not be used; the message is one line meant for users."""
+
+
+@dataclass
+class Checkpoint:
+    model: SpoofTransformer
+    features: FeatureConfig
+    calibration: Calibration = field(default_factory=Calibration)
+    threshold: float = DEFAULT_THRESHOLD
+    provenance: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+    sha256: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.path.name if self.path else "in-memory"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "model_config": self.model.cfg.to_dict(),
+            "feature_config": self.features.to_dict(),
+            "label_convention": LABEL_CONVENTION,
+            "calibration": {"a": float(self.calibration.a), "b": float(self.calibration.b)},
+            "threshold": float(self.threshold),
+            "provenance": self.provenance,
+            "metrics": self.metrics,
+            "state_dict": {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()},
+        }
+
+
+def atomic_save(obj: Any, path: str | os.PathLike[str]) -> None:
+    """torch.save to a temp file beside `path`, fsync, then rename: a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save(ckpt: Checkpoint, path: str | os.PathLike[str]) -> None:
+    atomic_save(ckpt.to_dict(), path)
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def bundled_model_path() -> Path:
+    """The default model: inside the installed wheel, or models/ of a source checkout."""
+    packaged = Path(__file__).parent / "models" / BUNDLED_MODEL_NAME
+    if packaged.is_file():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "models" / BUNDLED_MODEL_NAME
+
+
+def read_data(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """torch.load a file as data only, with one-line errors for every way it can be wrong."""
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise ModelLoadError(f"model file {path}: {exc.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ModelLoadError(f"model path {path} is a directory; pass the .pt file inside it")
+    if not stat.S_ISREG(st.st_mode):
+        raise ModelLoadError(f"model path {path} is not a regular file")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        text = str(exc)
+        if "weights_only" in text or "Unsupported global" in text or "Unpickl" in type(exc).__name__:
+            raise ModelLoadError(
+                f"refused {path}: it contains pickled Python objects, not plain weights (possible code payload)"
+            ) from None
+        raise ModelLoadError(f"{path} is not a readable checkpoint (truncated or not a torch file)") from None
+    if not isinstance(data, dict):
+        raise ModelLoadError(f"{path} is not a fakecheck checkpoint")
+    return data
+
+
+def from_dict(data: dict[str, Any], path: Path | None = None, sha256: str = "") -> Checkpoint:
+    where = path or "checkpoint"
+    if data.get("format") != FORMAT:
+        raise ModelLoadError(f"{where} is not a fakecheck checkpoint (no '{FORMAT}' marker)")
+    if data.get("format_version") != FORMAT_VERSION:
+        version = data.get("format_version")
+        raise ModelLoadError(f"{where} has format version {version}; this fakecheck reads {FORMAT_VERSION}")
+    try:
+        mcfg = ModelConfig.from_dict(dict(data["model_config"]))
+        fcfg = FeatureConfig.from_dict(dict(data["feature_config"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelLoadError(f"{where} has an invalid configuration ({exc})") from None
+    if mcfg.n_features != fcfg.n_features:
+        raise ModelLoadError(
+            f"{where}: model expects {mcfg.n_features} features but its feature config gives {fcfg.n_features}"
+        )
+    model = SpoofTransformer(mcfg)
+    try:
+        model.load_state_dict(data["state_dict"], strict=True)
+    except (KeyError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else "missing state_dict"
+        raise ModelLoadError(f"{where}: weights do not match the architecture ({first})") from None
+    model.eval()
+    cal = data.get("calibration") or {}
+    calibration = Calibration(float(cal.get("a", 1.0)), float(cal.get("b", 0.0)))
+    threshold = float(data.get("threshold", DEFAULT_THRESHOLD))
+    if not (math.isfinite(calibration.a) and math.isfinite(calibration.b) and 0.0 < threshold < 1.0):
+        raise ModelLoadError(f"{where}: calibration or threshold is not a finite, valid number")
+    return Checkpoint(model, fcfg, calibration, threshold, dict(data.get("provenance") or {}),
+                      dict(data.get("metrics") or {}), path, sha256)
+
+
+def load(path: str | os.PathLike[str] | None = None) -> Checkpoint:
+    """Load a checkpoint; None means the bundled model, whose SHA-256 is verified first."""
+    bundled = path is None
+    p = bundled_model_path() if bundled else Path(path)  # type: ignore[arg-type]
+    if bundled and not p.is_file():
+        raise ModelLoadError(f"the bundled model is missing ({p}); reinstall fakecheck or pass --model")
+    digest = sha256_file(p) if p.is_file() else ""
+    if bundled and digest != BUNDLED_MODEL_SHA256:
+        raise ModelLoadError(
+            f"the bundled model {p} fails its SHA-256 check (got {digest[:16]}..., expected "
+            f"{BUNDLED_MODEL_SHA256[:16]}...): the file is damaged or was replaced"
+        )
+    return from_dict(read_data(p), p, digest)

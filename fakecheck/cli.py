@@ -1,0 +1,382 @@
+"""The fakecheck command line: parse, call the library, render.  Errors become exit codes.
+
+Exit codes (scan): 0 nothing flagged, 1 at least one FAKE, 2 usage error (bad option,
+unusable model or output path), 3 at least one input could not be analysed (ERROR rows),
+4 an output could not be written mid-run, 130 interrupted.  When several apply the
+highest wins except 130, which always wins: 4 > 3 > 2 > 1 > 0.
+
+torch and librosa are imported inside the commands only: --help and shell
+completion (which re-runs this program on every TAB) stay fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from . import __version__
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+EXIT_OK, EXIT_FAKE, EXIT_USAGE, EXIT_INPUT_ERROR, EXIT_WRITE_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+
+app = typer.Typer(
+    name="fakecheck",
+    help="Tell genuine speech from synthetic speech (TTS, voice conversion, vocoders), and show where the model looked.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+_state: dict[str, Any] = {"debug": False}
+
+
+def _consoles() -> tuple[Console, Console]:
+    from rich.console import Console
+
+    no_color = bool(os.environ.get("NO_COLOR"))
+    out = Console(no_color=no_color, highlight=False, soft_wrap=False)
+    err = Console(stderr=True, no_color=no_color, highlight=False)
+    return out, err
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    _, err = _consoles()
+    from rich.markup import escape
+
+    err.print(f"[bold red]error:[/] {escape(message)}")
+    return typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"fakecheck {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on unexpected errors.")] = False,
+    threads: Annotated[int, typer.Option("--threads", min=0, help="torch CPU threads (0: FAKECHECK_THREADS or 1).")] = 0,
+) -> None:
+    _state["debug"] = debug
+    if threads:
+        os.environ["FAKECHECK_THREADS"] = str(threads)
+
+
+def _load_detector(model: Path | None, device: str | None, threshold: float | None) -> Any:
+    from .checkpoint import ModelLoadError
+    from .inference import Detector
+
+    try:
+        return Detector.load(model, device=device, threshold=threshold)
+    except (ModelLoadError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+
+
+def _parse_shard(shard: str | None) -> tuple[int, int] | None:
+    if not shard:
+        return None
+    try:
+        k, n = (int(v) for v in shard.split("/"))
+    except ValueError:
+        raise _fail(f"--shard takes K/N with whole numbers, e.g. 1/4; got {shard!r}") from None
+    if not 1 <= k <= n:
+        raise _fail(f"--shard K/N needs 1 <= K <= N; got {shard!r}")
+    return k, n
+
+
+def in_shard(path: Path, shard: tuple[int, int]) -> bool:
+    """Deterministic, listing-order-independent split: hash of the path as given."""
+    k, n = shard
+    return int.from_bytes(hashlib.sha1(os.fsencode(str(path))).digest()[:8], "big") % n == k - 1
+
+
+@app.command()
+def scan(
+    paths: Annotated[list[Path], typer.Argument(help="Audio files and/or folders (searched recursively).")],
+    csv: Annotated[str | None, typer.Option("--csv", help="Write a CSV row per input to FILE.")] = None,
+    json_out: Annotated[str | None, typer.Option("--json", help="Write one JSON document to FILE, or - for stdout.")] = None,
+    jsonl: Annotated[str | None, typer.Option("--jsonl", help="Stream one JSON object per line to FILE or -.")] = None,
+    scores: Annotated[str | None, typer.Option("--scores", help="Write ASVspoof 'trial score' lines to FILE.")] = None,
+    model: Annotated[Path | None, typer.Option("--model", help="Checkpoint to use instead of the bundled model.")] = None,
+    threshold: Annotated[float | None, typer.Option("--threshold", help="P(fake) at or above which a clip is FAKE.")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")] = 32,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Decoder threads running beside inference.")] = 2,
+    shard: Annotated[str | None, typer.Option("--shard", help="K/N: scan only the K-th of N deterministic parts.")] = None,
+    device: Annotated[str | None, typer.Option("--device", help="cpu, cuda, mps or auto.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table, no progress: only files and exit code.")] = False,
+) -> None:
+    """Scan audio files and folders; print a verdict per file."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from . import render
+    from .inference import SCHEMA_VERSION, iter_inputs
+    from .output import OutputError, open_sinks
+
+    shard_kn = _parse_shard(shard)
+    out, err = _consoles()
+    inputs, skipped = iter_inputs(paths)
+    if shard_kn:
+        inputs = [p for p in inputs if in_shard(p, shard_kn)]
+    det = _load_detector(model, device, threshold)
+    meta = {"schema_version": SCHEMA_VERSION, "fakecheck_version": __version__, "model": det.model_name,
+            "model_sha256": det.checkpoint.sha256, "threshold": det.threshold}
+    try:
+        sinks = open_sinks([(csv, "csv"), (json_out, "json"), (jsonl, "jsonl"), (scores, "scores")], meta)
+    except OutputError as exc:
+        raise _fail(str(exc)) from None
+    stdout_taken = any(s.target == "-" for s in sinks)
+    show_table = not quiet and not stdout_taken
+    interactive = out.is_terminal and not os.environ.get("NO_COLOR")
+    counts: dict[str, int] = {}
+    rows: list[dict[str, Any]] = []
+    audio_s, t0, code = 0.0, time.time(), EXIT_OK
+    progress = Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                        console=err, transient=True, disable=quiet or not err.is_terminal or len(inputs) < 2)
+    task = progress.add_task("scan", total=len(inputs))
+    try:
+        with progress:
+            for v in det.analyse_files(inputs, batch_size=batch_size, jobs=jobs,
+                                       hook=lambda done, total: progress.update(task, completed=done)):
+                row = v.to_dict()
+                counts[v.verdict] = counts.get(v.verdict, 0) + 1
+                audio_s += v.duration_s or 0.0
+                for s in sinks:
+                    s.add(row)
+                if show_table and not interactive:
+                    out.print(render.plain_row(row), markup=False, highlight=False, soft_wrap=True)
+                rows.append({k: row[k] for k in row if k != "windows"})
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+        err.print(f"interrupted: {len(rows)} of {len(inputs)} files done; their rows are kept")
+    except OutputError as exc:
+        _close_quietly(sinks)
+        raise _fail(str(exc), EXIT_WRITE_ERROR) from None
+    wall = time.time() - t0
+    summary = {**counts, "files": len(rows), "skipped_non_audio": skipped, "wall_s": round(wall, 3),
+               "audio_s": round(audio_s, 3), "interrupted": code == EXIT_INTERRUPTED}
+    try:
+        for s in sinks:
+            s.close(summary)
+    except OutputError as exc:
+        raise _fail(str(exc), EXIT_WRITE_ERROR) from None
+    if show_table and interactive and rows:
+        out.print(render.scan_table(rows))
+    if not quiet:
+        err.print(render.summary_line(counts, wall, audio_s, skipped), markup=False, highlight=False)
+    if code == EXIT_OK:
+        code = EXIT_INPUT_ERROR if counts.get("ERROR") else EXIT_FAKE if counts.get("FAKE") else EXIT_OK
+    raise typer.Exit(code)
+
+
+def _close_quietly(sinks: list[Any]) -> None:
+    for s in sinks:
+        try:
+            s.close()
+        except Exception:
+            pass
+
+
+@app.command()
+def train(
+    data: Annotated[list[Path], typer.Argument(help="Training data: folders, CSV manifests or ASVspoof/ITW/WaveFake/FoR layouts.")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the best checkpoint (.pt).")],
+    epochs: Annotated[int, typer.Option("--epochs", min=1)] = 30,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT.state after an interruption.")] = False,
+    val: Annotated[list[Path] | None, typer.Option("--val", help="Validation data (default: hold out whole sources).")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="Force the dataset layout instead of autodetecting.")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=2)] = 32,
+    lr: Annotated[float, typer.Option("--lr")] = 1e-3,
+    patience: Annotated[int, typer.Option("--patience", min=1)] = 6,
+    val_fraction: Annotated[float, typer.Option("--val-fraction", min=0.05, max=0.5)] = 0.2,
+    workers: Annotated[int, typer.Option("--workers", min=0, help="Augmentation worker processes.")] = 1,
+    no_augment: Annotated[bool, typer.Option("--no-augment", help="Disable waveform augmentation.")] = False,
+    device: Annotated[str | None, typer.Option("--device", help="cpu, cuda, mps or auto.")] = None,
+) -> None:
+    """Train a model; validation EER every epoch, best checkpoint kept, calibrated on validation."""
+    import torch
+
+    from . import datasets
+    from . import train as training
+
+    _, err = _consoles()
+    rank = int(os.environ.get("RANK", "0"))
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() and device != "cpu" else "gloo")
+    torch.set_num_threads(int(os.environ.get("FAKECHECK_THREADS", "1")))
+    try:
+        rows = [r for d in data for r in datasets.load_dataset(d, fmt)]
+        datasets.validate(rows)
+        if val:
+            val_rows = [r for d in val for r in datasets.load_dataset(d, fmt)]
+            datasets.validate(val_rows)
+            train_rows = rows
+        else:
+            train_rows, val_rows = training.group_split(rows, val_fraction, seed)
+    except datasets.DatasetError as exc:
+        raise _fail(f"dataset problem: {exc}") from None
+    cfg = training.TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
+                               num_workers=workers, val_fraction=val_fraction)
+    if no_augment:
+        cfg.augment = None  # type: ignore[assignment]
+    provenance = {"command": " ".join(["fakecheck", *sys.argv[1:]]), "data": [str(d) for d in data],
+                  "fakecheck_version": __version__, "seed": seed,
+                  "val_sources": sorted({r.source for r in val_rows}),
+                  "val_systems": sorted({r.system for r in val_rows if r.label == 1})}
+    hook = _train_hook(err) if rank == 0 else None
+    try:
+        ckpt = training.train(train_rows, val_rows, out, cfg, resume=resume, device=device, hook=hook,
+                              provenance=provenance)
+    except training.TrainingError as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        err.print(f"interrupted: the last good checkpoint is intact; continue with --resume (state: {out}.state)")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    if rank == 0:
+        m = ckpt.metrics
+        err.print(f"best validation EER {m.get('eer', float('nan')):.2%}, minDCF {m.get('min_dcf', float('nan')):.3f}"
+                  f" -> {out}", markup=False)
+
+
+def _train_hook(err: Console) -> Any:
+    def hook(e: dict[str, Any]) -> None:
+        kind = e["event"]
+        if kind == "start":
+            err.print(f"model: {e['params']:,} parameters on {e['device']}; {e['n_train']} training and "
+                      f"{e['n_val']} validation clips", markup=False)
+        elif kind == "decoded":
+            err.print(f"decoded in {e['seconds']:.0f} s; {len(e['errors'])} clips skipped", markup=False)
+            for line in e["errors"][:5]:
+                err.print(f"  skipped {line}", markup=False)
+        elif kind == "step" and err.is_terminal:
+            err.print(f"epoch {e['epoch'] + 1} step {e['step']}/{e['steps']} loss {e['loss']:.3f}", end="\r",
+                      markup=False)
+        elif kind == "epoch":
+            mark = " *" if e["improved"] else ""
+            err.print(f"epoch {e['epoch'] + 1}: loss {e['train_loss']:.3f}, val EER {e['val_eer']:.2%}, "
+                      f"{e['epoch_seconds']:.0f} s{mark}", markup=False)
+        elif kind == "resumed":
+            err.print(f"resuming at epoch {e['epoch'] + 1}", markup=False)
+    return hook
+
+
+@app.command()
+def evaluate(
+    data: Annotated[Path, typer.Argument(help="Labelled data in any layout `train` reads.")],
+    model: Annotated[Path | None, typer.Option("--model", help="Checkpoint (default: the bundled model).")] = None,
+    json_out: Annotated[str | None, typer.Option("--json", help="Write metrics as JSON to FILE or -.")] = None,
+    scores: Annotated[Path | None, typer.Option("--scores", help="Write 'trial score' lines (ASVspoof sign).")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write a DET curve PNG.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="Force the dataset layout.")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", min=1)] = 2,
+    device: Annotated[str | None, typer.Option("--device")] = None,
+) -> None:
+    """Score labelled data: EER, minDCF/actDCF (ASVspoof 5 costs), Cllr, AUC, per-system EER."""
+    import json
+    import math
+
+    import numpy as np
+    from rich.table import Table
+
+    from . import datasets, metrics
+
+    out, err = _consoles()
+    try:
+        rows = datasets.load_dataset(data, fmt)
+        datasets.validate(rows)
+    except datasets.DatasetError as exc:
+        raise _fail(f"dataset problem: {exc}") from None
+    det = _load_detector(model, device, None)
+    results = list(det.analyse_files([r.path for r in rows], jobs=jobs))
+    ok = [i for i, v in enumerate(results) if v.score is not None]
+    failed = [(rows[i].path, v.error) for i, v in enumerate(results) if v.score is None]
+    s = np.array([results[i].score for i in ok], dtype=np.float64)
+    labels = np.array([rows[i].label for i in ok])
+    if len(set(labels.tolist())) < 2:
+        raise _fail("fewer than two classes could be scored; nothing to evaluate", EXIT_INPUT_ERROR)
+    cal = det.checkpoint.calibration
+    thr = det.threshold
+    threshold_score = (math.log(thr / (1 - thr)) - cal.b) / cal.a
+    report = metrics.summary(s, labels, [rows[i].system for i in ok], cal.llr(s), threshold_score)
+    report.update({"model": det.model_name, "data": str(data), "n_failed": len(failed),
+                   "failed": [{"path": str(p), "error": e} for p, e in failed]})
+    if scores:
+        with open(scores, "w", encoding="utf-8") as f:
+            metrics.write_trial_scores(f, [(str(rows[i].path), float(results[i].score)) for i in ok])  # type: ignore[arg-type]
+    if plot:
+        try:
+            metrics.plot_det(s[labels == 0], s[labels == 1], plot, title=f"{det.model_name} on {data.name}")
+        except ImportError as exc:
+            raise _fail(str(exc)) from None
+    if json_out:
+        text = json.dumps(report, indent=2)
+        if json_out == "-":
+            typer.echo(text)
+        else:
+            Path(json_out).write_text(text + "\n", encoding="utf-8")
+    if json_out != "-":
+        table = Table(title=f"{det.model_name} on {data}", show_edge=False)
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for key in ("eer", "min_dcf", "act_dcf", "cllr", "auc", "accuracy", "n_bonafide", "n_spoof"):
+            val = report[key]
+            table.add_row(key, f"{val:.4f}" if isinstance(val, float) else str(val))
+        out.print(table)
+        per = Table(title="EER per spoofing system", show_edge=False)
+        per.add_column("system")
+        per.add_column("n", justify="right")
+        per.add_column("EER", justify="right")
+        for name, d in sorted(report["per_system"].items()):
+            per.add_row(name, str(d["n"]), f"{d['eer']:.2%}")
+        out.print(per)
+    if failed:
+        err.print(f"{len(failed)} files could not be scored (listed in --json)", markup=False)
+    raise typer.Exit(EXIT_INPUT_ERROR if failed else EXIT_OK)
+
+
+@app.command()
+def info(
+    model: Annotated[Path | None, typer.Option("--model", help="Checkpoint (default: the bundled model).")] = None,
+) -> None:
+    """Show a model's card summary: parameters, checksum, training data, validation figures, threshold."""
+    import json
+
+    det = _load_detector(model, "cpu", None)
+    ck = det.checkpoint
+    m, p = ck.metrics, ck.provenance
+    out, _ = _consoles()
+    lines = [
+        f"model        {ck.name}",
+        f"sha256       {ck.sha256}",
+        f"parameters   {ck.model.n_params():,}",
+        f"architecture {json.dumps(ck.model.cfg.to_dict())}",
+        f"features     LFCC {ck.features.n_lfcc} + deltas = {ck.features.n_features} per 10 ms frame",
+        f"trained on   {', '.join(p.get('data', [])) or 'unknown'} ({p.get('n_train', '?')} clips)",
+        f"validation   {p.get('n_val', '?')} clips from held-out sources; EER {m.get('eer', float('nan')):.2%}, "
+        f"minDCF {m.get('min_dcf', float('nan')):.3f}, Cllr {m.get('cllr', float('nan')):.3f}",
+        f"calibration  llr = {ck.calibration.a:.4f} * score + {ck.calibration.b:.4f}",
+        f"threshold    P(fake) >= {ck.threshold} -> FAKE",
+    ]
+    out.print("\n".join(lines), markup=False, highlight=False)
+
+
+def main() -> None:
+    """Console-script entry point: unexpected errors print one line unless --debug."""
+    try:
+        app()
+    except SystemExit:
+        raise
+    except Exception as exc:  # the last line of defence; typer already handled usage errors
+        if _state["debug"]:
+            raise
+        sys.stderr.write(f"error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)\n")
+        sys.exit(EXIT_WRITE_ERROR if isinstance(exc, OSError) else 1)

@@ -1,0 +1,319 @@
+"""Detector: batched sliding-window scoring of waveforms and files -> frozen Verdicts.
+
+Three levels, each calling the one below:
+    Detector.score_windows(batch of windows)  -> raw scores
+    Detector.analyse_waveform(samples, rate)  -> Verdict (sliding windows over one waveform)
+    Detector.analyse_file(path)               -> Verdict (streamed decoding of one file)
+and Detector.analyse_files(paths) for many files, batching windows across files while
+worker threads decode ahead.
+
+Clip score: the mean of the window logits over windows that contain speech.  Windows
+overlap by half, so each stretch of speech is seen twice; the mean keeps one odd
+window from flipping a long genuine recording, while the most suspicious window is
+reported separately (suspicious_start_s / suspicious_end_s) for partial fakes.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import audio
+from .audio import MIN_SAMPLES, SAMPLE_RATE, AudioLoadError, Window
+from .checkpoint import Checkpoint, ModelLoadError
+from .checkpoint import load as load_checkpoint
+from .features import lfcc
+
+SCHEMA_VERSION = 1
+VERDICTS = ("REAL", "FAKE", "INCONCLUSIVE", "ERROR")
+DEFAULT_BATCH_SIZE = 32  # windows per forward pass: 32 x 4 s = 128 s of audio
+
+ProgressHook = Callable[[int, int], None]  # (files completed, files total)
+
+
+@dataclass(frozen=True)
+class WindowScore:
+    start_s: float
+    end_s: float
+    p_fake: float
+    score: float
+    speech: bool
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The result for one input; the same fields as a row of scan's CSV/JSON output."""
+
+    path: str
+    verdict: str  # REAL, FAKE, INCONCLUSIVE or ERROR
+    p_fake: float | None  # calibrated P(synthetic) under equal priors; None unless REAL/FAKE
+    score: float | None  # raw model logit (clip aggregate)
+    threshold: float  # p_fake at or above this is FAKE
+    duration_s: float | None
+    sample_rate: int | None  # of the original file
+    channels: int | None
+    suspicious_start_s: float | None
+    suspicious_end_s: float | None
+    model: str
+    error: str = ""  # the one-line reason for ERROR and INCONCLUSIVE
+    windows: tuple[WindowScore, ...] = field(default=())
+
+    def to_dict(self, with_windows: bool = True) -> dict[str, Any]:
+        d = asdict(self)
+        d["windows"] = [asdict(w) for w in self.windows] if with_windows else None
+        if not with_windows:
+            del d["windows"]
+        return d
+
+
+def _threads_default() -> int:
+    """Torch threads: FAKECHECK_THREADS, else 1 (measured fastest on small shared machines)."""
+    env = os.environ.get("FAKECHECK_THREADS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else 1
+
+
+def choose_device(name: str | None = None) -> torch.device:
+    if name and name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+@dataclass
+class _FileState:
+    """Accumulates window scores of one input until its decoder says it is done."""
+
+    path: str
+    info: audio.AudioInfo | None = None
+    windows: list[tuple[Window, float]] = field(default_factory=list)
+    pending: int = 0
+    done_decoding: bool = False
+    error: str = ""
+
+
+class Detector:
+    """A loaded model plus its window settings.
+
+    >>> from fakecheck import Detector
+    >>> det = Detector.load()                      # the bundled, checksum-verified model
+    >>> v = det.analyse_file("clip.wav")           # doctest: +SKIP
+    >>> v.verdict, round(v.p_fake, 2)              # doctest: +SKIP
+    ('FAKE', 0.97)
+    """
+
+    def __init__(self, checkpoint: Checkpoint, device: str | None = None, threads: int | None = None,
+                 threshold: float | None = None):
+        torch.set_num_threads(threads or _threads_default())
+        self.checkpoint = checkpoint
+        self.device = choose_device(device)
+        self.model = checkpoint.model.to(self.device).eval()
+        self.features = checkpoint.features
+        self.threshold = checkpoint.threshold if threshold is None else float(threshold)
+        if not 0.0 < self.threshold < 1.0:
+            raise ValueError(f"threshold must be between 0 and 1 (exclusive), got {self.threshold}")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Detector:
+        """Load `path`, or the bundled model when None.  Raises ModelLoadError with a one-line reason."""
+        return cls(load_checkpoint(path), **kwargs)
+
+    @property
+    def model_name(self) -> str:
+        return self.checkpoint.name
+
+    # -- level 1: a batch of windows ------------------------------------------------------
+    @torch.inference_mode()
+    def score_windows(self, windows: np.ndarray | torch.Tensor) -> np.ndarray:
+        """Raw spoof logits of a batch of windows (batch, WINDOW_SAMPLES) at SAMPLE_RATE -> (batch,)."""
+        x = torch.as_tensor(np.asarray(windows, dtype=np.float32)).to(self.device)
+        if x.ndim == 1:
+            x = x[None]
+        scores = self.model(lfcc(x, self.features)).score
+        return scores.float().cpu().numpy().astype(np.float64)
+
+    def p_fake(self, scores: np.ndarray | float) -> np.ndarray:
+        return self.checkpoint.calibration.p_fake(scores)
+
+    # -- level 2: one waveform ------------------------------------------------------------
+    def analyse_waveform(self, samples: np.ndarray, rate: int = SAMPLE_RATE, name: str = "<waveform>") -> Verdict:
+        """Verdict for an in-memory waveform (samples,) or (samples, channels) at `rate` Hz."""
+        channels = 1 if np.ndim(samples) == 1 else int(np.shape(samples)[1])
+        try:
+            mono = audio.to_model_rate(samples, rate)
+        except AudioLoadError as exc:
+            return self._error(name, str(exc))
+        info = audio.AudioInfo(Path(name), rate, channels, len(mono) / SAMPLE_RATE, "memory")
+        return next(self._analyse([(name, info, lambda: iter([mono]))]))
+
+    def analyse_waveforms(self, waveforms: Sequence[np.ndarray], names: Sequence[str] | None = None,
+                          batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[Verdict]:
+        """Verdicts for many mono waveforms already at SAMPLE_RATE, batching windows across them."""
+        names = names or [f"<waveform {i}>" for i in range(len(waveforms))]
+        sources = []
+        for name, x in zip(names, waveforms, strict=True):
+            info = audio.AudioInfo(Path(name), SAMPLE_RATE, 1, len(x) / SAMPLE_RATE, "memory")
+            sources.append((name, info, (lambda x=x: iter([np.asarray(x, dtype=np.float32)]))))
+        yield from self._analyse(sources, batch_size)
+
+    # -- level 3: one file ----------------------------------------------------------------
+    def analyse_file(self, path: str | os.PathLike[str]) -> Verdict:
+        return next(self.analyse_files([path]))
+
+    def analyse_files(self, paths: Sequence[str | os.PathLike[str]], batch_size: int = DEFAULT_BATCH_SIZE,
+                      jobs: int = 1, hook: ProgressHook | None = None) -> Iterator[Verdict]:
+        """Verdicts for `paths` in input order; `jobs` threads decode while the model scores."""
+        def source(p: str | os.PathLike[str]) -> tuple[str, audio.AudioInfo | None, Callable[[], Iterator[np.ndarray]]]:
+            return str(p), None, lambda: audio.stream(p)
+        yield from self._analyse([source(p) for p in paths], batch_size, jobs, hook)
+
+    # -- the engine -----------------------------------------------------------------------
+    def _analyse(self, sources: list[tuple[str, audio.AudioInfo | None, Callable[[], Iterator[np.ndarray]]]],
+                 batch_size: int = DEFAULT_BATCH_SIZE, jobs: int = 1,
+                 hook: ProgressHook | None = None) -> Iterator[Verdict]:
+        """Decode in worker threads into a bounded queue; score windows in batches; emit in order."""
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        states = [_FileState(name, info) for name, info, _ in sources]
+        q: queue.Queue[tuple[int, Window | None]] = queue.Queue(maxsize=max(2 * batch_size, 8))
+        stop = threading.Event()
+        next_index = iter(range(len(sources)))
+        lock = threading.Lock()
+
+        def worker() -> None:
+            while not stop.is_set():
+                with lock:
+                    i = next(next_index, None)
+                if i is None:
+                    return
+                name, info, opener = sources[i]
+                try:
+                    if states[i].info is None:
+                        states[i].info = audio.probe(name)
+                    blocks = opener() if info is not None else audio.stream(name, states[i].info)
+                    for w in audio.iter_windows(blocks):
+                        if stop.is_set():
+                            return
+                        q.put((i, w))
+                except AudioLoadError as exc:
+                    states[i].error = str(exc)
+                except Exception as exc:  # a decoder bug must cost one row, not the run
+                    states[i].error = f"unexpected decoding error: {type(exc).__name__}: {exc}"[:200]
+                q.put((i, None))
+
+        threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, min(jobs, len(sources))))]
+        for t in threads:
+            t.start()
+        batch: list[tuple[int, Window]] = []
+        emitted = finished = 0
+        try:
+            while emitted < len(sources):
+                try:
+                    i, w = q.get(timeout=0.05 if batch else None)
+                except queue.Empty:
+                    i, w = -1, None
+                if i >= 0 and w is not None:
+                    batch.append((i, w))
+                    states[i].pending += 1
+                elif i >= 0:
+                    states[i].done_decoding = True
+                if len(batch) >= batch_size or (i < 0 and batch) or (w is None and batch):
+                    self._score_batch(batch, states)
+                    batch = []
+                while emitted < len(sources) and states[emitted].done_decoding and states[emitted].pending == 0:
+                    yield self._verdict(states[emitted])
+                    states[emitted] = _FileState(states[emitted].path)  # release window arrays
+                    emitted += 1
+                    finished += 1
+                    if hook:
+                        hook(finished, len(sources))
+        finally:
+            stop.set()
+            while any(t.is_alive() for t in threads):  # unblock workers waiting on a full queue
+                try:
+                    q.get_nowait()
+                except queue.Empty:
+                    pass
+                for t in threads:
+                    t.join(timeout=0.01)
+
+    def _score_batch(self, batch: list[tuple[int, Window]], states: list[_FileState]) -> None:
+        scores = self.score_windows(np.stack([w.samples for _, w in batch]))
+        for (i, w), s in zip(batch, scores, strict=True):
+            states[i].windows.append((Window(w.start, w.length, w.samples[:0], w.speech), float(s)))
+            states[i].pending -= 1
+
+    def _error(self, path: str, reason: str, info: audio.AudioInfo | None = None) -> Verdict:
+        return Verdict(path, "ERROR", None, None, self.threshold,
+                       info.duration_s if info else None, info.source_rate if info else None,
+                       info.channels if info else None, None, None, self.model_name, reason)
+
+    def _verdict(self, st: _FileState) -> Verdict:
+        if st.error:
+            return self._error(st.path, st.error, st.info)
+        info = st.info
+        assert info is not None
+        wins = sorted(st.windows, key=lambda ws: ws[0].start)
+        probs = self.p_fake(np.array([s for _, s in wins])) if wins else np.zeros(0)
+        window_scores = tuple(
+            WindowScore(round(w.start / SAMPLE_RATE, 3), round((w.start + w.length) / SAMPLE_RATE, 3),
+                        float(p), s, w.speech)
+            for (w, s), p in zip(wins, probs, strict=True)
+        )
+        common: dict[str, Any] = {
+            "path": st.path, "threshold": self.threshold, "duration_s": round(info.duration_s, 3),
+            "sample_rate": info.source_rate, "channels": info.channels, "model": self.model_name,
+            "windows": window_scores,
+        }
+        speech = [(ws, s) for ws, (_, s) in zip(window_scores, wins, strict=True) if ws.speech]
+        if info.duration_s < MIN_SAMPLES / SAMPLE_RATE:
+            return Verdict(verdict="INCONCLUSIVE", p_fake=None, score=None, suspicious_start_s=None,
+                           suspicious_end_s=None, error=f"too short: {info.duration_s:.2f} s "
+                           f"(< {MIN_SAMPLES / SAMPLE_RATE} s)", **common)  # type: ignore[arg-type]
+        if not speech:
+            return Verdict(verdict="INCONCLUSIVE", p_fake=None, score=None, suspicious_start_s=None,
+                           suspicious_end_s=None, error="no speech detected (silence or near-silence)",
+                           **common)  # type: ignore[arg-type]
+        clip_score = float(np.mean([s for _, s in speech]))
+        p = float(self.p_fake(clip_score))
+        worst = max(speech, key=lambda x: x[1])[0]
+        return Verdict(verdict="FAKE" if p >= self.threshold else "REAL", p_fake=p, score=clip_score,
+                       suspicious_start_s=worst.start_s, suspicious_end_s=worst.end_s,
+                       **common)  # type: ignore[arg-type]
+
+
+def iter_inputs(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], int]:
+    """Expand files and folders (recursively, sorted) into inputs; returns (inputs, skipped non-audio).
+
+    A path named explicitly is always an input, whatever its extension, so that it
+    gets a row (and an error if it is not audio).  Inside folders only files with
+    an audio extension are taken; the rest are counted as skipped.
+    """
+    out: list[Path] = []
+    skipped = 0
+    for p in map(Path, paths):
+        if p.is_dir() and p.suffix.lower() not in audio.AUDIO_EXTENSIONS:
+            for root, dirs, files in os.walk(p, followlinks=False):
+                dirs.sort()
+                for name in sorted(files + [d for d in dirs if Path(d).suffix.lower() in audio.AUDIO_EXTENSIONS]):
+                    f = Path(root) / name
+                    if f.suffix.lower() in audio.AUDIO_EXTENSIONS:
+                        out.append(f)
+                    else:
+                        skipped += 1
+        else:
+            out.append(p)
+    return out, skipped
+
+
+__all__ = ["Detector", "Verdict", "WindowScore", "ModelLoadError", "AudioLoadError", "iter_inputs", "SCHEMA_VERSION"]

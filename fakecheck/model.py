@@ -1,0 +1,170 @@
+"""A compact transformer that turns per-frame features into a real/fake score.
+
+    features (B, T, F)                      T = 401 frames of 10 ms, F = 60 LFCC
+    -> stack FRAMES_PER_TOKEN frames        (B, N, 4F), N = T // 4 tokens of 40 ms
+    -> linear embedding + sinusoidal positions   (B, N, d_model)
+    -> n_layers x Block: x + Attention(LN(x)); x + FeedForward(LN(x))
+    -> final LayerNorm -> attention pooling over time -> Linear -> score (B,)
+
+The score is a logit: higher means more likely spoof (see LABEL_CONVENTION).
+Attention has a fast path (F.scaled_dot_product_attention) and an explicit path
+that returns the softmax weights; explanations switch to the explicit one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LABEL_CONVENTION = "score is a logit of P(spoof): higher = more likely synthetic; p_fake = sigmoid(a * score + b)"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    n_features: int = 60  # per-frame feature size; must equal FeatureConfig.n_features
+    frames_per_token: int = 4  # 4 frames x 10 ms = one 40 ms token: 100 tokens per 4 s window
+    d_model: int = 64  # width of every token vector
+    n_heads: int = 4  # attention heads; head size = d_model // n_heads = 16
+    n_layers: int = 3  # transformer blocks
+    d_ff: int = 128  # hidden width of each feed-forward layer
+    dropout: float = 0.1  # on attention weights, residual branches and the embedding
+    max_tokens: int = 1024  # longest sequence the positional table covers
+
+    @property
+    def head_size(self) -> int:
+        return self.d_model // self.n_heads
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, object]) -> ModelConfig:
+        unknown = set(d) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown model settings {sorted(unknown)}")
+        return cls(**d)  # type: ignore[arg-type]
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention with explicit queries, keys and values."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        assert cfg.d_model % cfg.n_heads == 0, "d_model must be divisible by n_heads"
+        self.n_heads, self.head_size = cfg.n_heads, cfg.head_size
+        self.query = nn.Linear(cfg.d_model, cfg.d_model)
+        self.key = nn.Linear(cfg.d_model, cfg.d_model)
+        self.value = nn.Linear(cfg.d_model, cfg.d_model)
+        self.proj = nn.Linear(cfg.d_model, cfg.d_model)
+        self.attn_dropout = nn.Dropout(cfg.dropout)
+        self.dropout_p = cfg.dropout
+
+    def forward(self, x: torch.Tensor, return_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        B, N, D = x.shape
+        # (B, N, D) -> (B, heads, N, head_size)
+        q = self.query(x).view(B, N, self.n_heads, self.head_size).transpose(1, 2)
+        k = self.key(x).view(B, N, self.n_heads, self.head_size).transpose(1, 2)
+        v = self.value(x).view(B, N, self.n_heads, self.head_size).transpose(1, 2)
+        weights = None
+        if return_weights:
+            scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_size)  # (B, heads, N, N)
+            weights = scores.softmax(dim=-1)  # each row sums to 1: how much token i takes from each j
+            y = self.attn_dropout(weights) @ v
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout_p if self.training else 0.0)
+        y = y.transpose(1, 2).reshape(B, N, D)  # concatenate heads
+        return self.proj(y), weights
+
+
+class FeedForward(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.up = nn.Linear(cfg.d_model, cfg.d_ff)
+        self.down = nn.Linear(cfg.d_ff, cfg.d_model)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.down(F.gelu(self.up(x)))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: two residual lines."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(cfg.d_model)
+        self.attn = SelfAttention(cfg)
+        self.norm2 = nn.LayerNorm(cfg.d_model)
+        self.ff = FeedForward(cfg)
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor, return_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        a, weights = self.attn(self.norm1(x), return_weights)
+        x = x + self.dropout(a)
+        x = x + self.dropout(self.ff(self.norm2(x)))
+        return x, weights
+
+
+def sinusoidal_positions(n: int, d: int) -> torch.Tensor:
+    """The fixed sin/cos table of Vaswani et al., shape (n, d)."""
+    pos = torch.arange(n, dtype=torch.float32)[:, None]
+    freq = torch.exp(torch.arange(0, d, 2, dtype=torch.float32) * (-math.log(10000.0) / d))
+    table = torch.zeros(n, d)
+    table[:, 0::2] = torch.sin(pos * freq)
+    table[:, 1::2] = torch.cos(pos * freq)
+    return table
+
+
+@dataclass
+class Output:
+    score: torch.Tensor  # (B,) spoof logit
+    pool_weights: torch.Tensor  # (B, N) attention pooling over tokens, rows sum to 1
+    attention: list[torch.Tensor] | None  # per layer (B, heads, N, N) when asked for
+
+
+class SpoofTransformer(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.embed = nn.Linear(cfg.n_features * cfg.frames_per_token, cfg.d_model)
+        self.register_buffer("positions", sinusoidal_positions(cfg.max_tokens, cfg.d_model), persistent=False)
+        self.embed_dropout = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.norm = nn.LayerNorm(cfg.d_model)
+        self.pool = nn.Linear(cfg.d_model, 1)  # one relevance score per token
+        self.head = nn.Linear(cfg.d_model, 1)  # pooled vector -> spoof logit
+        self.apply(self._init_weights)
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            nn.init.zeros_(module.bias)
+
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def tokens(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, T, F) -> (B, T // frames_per_token, frames_per_token * F); leftover frames are dropped."""
+        B, T, Fdim = features.shape
+        assert Fdim == self.cfg.n_features, f"expected {self.cfg.n_features} features per frame, got {Fdim}"
+        n = T // self.cfg.frames_per_token
+        assert 0 < n <= self.cfg.max_tokens, f"{T} frames give {n} tokens; allowed 1..{self.cfg.max_tokens}"
+        return features[:, : n * self.cfg.frames_per_token].reshape(B, n, -1)
+
+    def forward(self, features: torch.Tensor, return_attention: bool = False) -> Output:
+        x = self.embed(self.tokens(features))  # (B, N, d_model)
+        x = self.embed_dropout(x + self.positions[: x.shape[1]])
+        maps = []
+        for block in self.blocks:
+            x, w = block(x, return_attention)
+            if w is not None:
+                maps.append(w)
+        x = self.norm(x)
+        pool_weights = self.pool(x).squeeze(-1).softmax(dim=-1)  # (B, N)
+        pooled = torch.einsum("bn,bnd->bd", pool_weights, x)
+        score = self.head(pooled).squeeze(-1)
+        return Output(score, pool_weights, maps if return_attention else None)

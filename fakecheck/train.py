@@ -1,0 +1,291 @@
+"""Training loop: balanced sampling, random crops, augmentation of both classes alike,
+AdamW with warm-up and cosine decay, validation EER every epoch, early stopping,
+atomic best checkpoints, --resume, deterministic seeds, optional DistributedDataParallel.
+
+No printing: progress goes to a `hook(event: dict)` supplied by the caller, and a
+JSON-lines metrics log is written beside the output checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import audio, calibration, metrics
+from .augment import AugmentConfig, augment, random_crop
+from .checkpoint import Checkpoint, atomic_save, read_data
+from .checkpoint import save as save_checkpoint
+from .datasets import Row
+from .features import FeatureConfig, lfcc
+from .inference import Detector, choose_device
+from .model import ModelConfig, SpoofTransformer
+
+Hook = Callable[[dict[str, Any]], None]
+DEFAULT_FEATURES = FeatureConfig()
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 30
+    batch_size: int = 32
+    lr: float = 1e-3  # peak learning rate after warm-up
+    weight_decay: float = 0.05
+    warmup_epochs: float = 1.0
+    patience: int = 6  # epochs without a better validation EER before stopping
+    seed: int = 0
+    clips_per_epoch: int = 0  # 0 = as many draws as training clips
+    num_workers: int = 1  # augmentation processes beside the training loop
+    val_fraction: float = 0.2  # of rows held out by source when no --val is given
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["augment"] = self.augment.to_dict()
+        return d
+
+
+class TrainingError(Exception):
+    """Training cannot start or continue; one line for users."""
+
+
+# -- data ------------------------------------------------------------------------------
+def group_split(rows: Sequence[Row], val_fraction: float, seed: int) -> tuple[list[Row], list[Row]]:
+    """Hold out whole sources, then drop from training every spoof system seen in validation.
+
+    Sources (e.g. the repository a clip came from) are shuffled with `seed` and taken
+    into validation until it holds `val_fraction` of the rows.  A generator that
+    appears in validation is removed from training entirely, so validation measures
+    unseen generators and unseen recording sources, never a re-encoded neighbour.
+    """
+    sources = sorted({r.source for r in rows})
+    rng = np.random.default_rng(seed)
+    rng.shuffle(sources)
+    val_sources: set[str] = set()
+    n_val = 0
+    for s in sources:
+        if n_val >= val_fraction * len(rows):
+            break
+        val_sources.add(s)
+        n_val += sum(r.source == s for r in rows)
+    val = [r for r in rows if r.source in val_sources]
+    val_systems = {r.system for r in val if r.label == 1}
+    train = [r for r in rows if r.source not in val_sources and not (r.label == 1 and r.system in val_systems)]
+    return train, val
+
+
+def load_clips(rows: Sequence[Row], hook: Hook | None = None) -> tuple[list[np.ndarray], list[str]]:
+    """Decode every clip once (trimmed of silence at both ends); returns clips and per-row errors."""
+    clips, errors = [], []
+    for k, r in enumerate(rows):
+        try:
+            x = audio.trim_silence(audio.load(r.path))
+            if len(x) < audio.MIN_SAMPLES:
+                raise audio.AudioLoadError("shorter than 0.5 s after trimming silence")
+            clips.append(x)
+        except audio.AudioLoadError as exc:
+            clips.append(np.zeros(0, dtype=np.float32))
+            errors.append(f"{r.path}: {exc}")
+        if hook and (k % 200 == 0 or k == len(rows) - 1):
+            hook({"event": "decode", "done": k + 1, "total": len(rows)})
+    return clips, errors
+
+
+class CropDataset(torch.utils.data.Dataset):
+    """Item (clip index, seed) -> (augmented random window, label)."""
+
+    def __init__(self, clips: list[np.ndarray], labels: np.ndarray, aug: AugmentConfig | None):
+        self.clips, self.labels, self.aug = clips, labels, aug
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        idx, seed = item
+        rng = np.random.default_rng(seed)
+        x = random_crop(self.clips[idx], rng)
+        if self.aug is not None:
+            x = augment(x, rng, self.aug)
+        return torch.from_numpy(np.ascontiguousarray(x)), torch.tensor(float(self.labels[idx]))
+
+
+def epoch_draws(labels: np.ndarray, n: int, seed: int, epoch: int) -> list[tuple[int, int]]:
+    """Class-balanced draws with replacement: each class supplies half the windows on average."""
+    rng = np.random.default_rng([seed, epoch])
+    counts = np.bincount(labels, minlength=2).astype(np.float64)
+    p = 0.5 / counts[labels]
+    idx = rng.choice(len(labels), size=n, p=p / p.sum())
+    item_seeds = rng.integers(0, 2**63 - 1, size=n)
+    return [(int(i), int(s)) for i, s in zip(idx, item_seeds, strict=True)]
+
+
+# -- schedule and evaluation -------------------------------------------------------------
+def lr_at(step: int, total: int, warmup: int, peak: float) -> float:
+    """Linear warm-up to `peak`, then cosine decay to 5% of it."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return peak * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def score_clips(model: SpoofTransformer, fcfg: FeatureConfig, clips: Sequence[np.ndarray]) -> np.ndarray:
+    """Clip scores exactly as scan computes them (sliding windows, mean over speech windows)."""
+    was_training = model.training
+    det = Detector(Checkpoint(model, fcfg), device=str(next(model.parameters()).device),
+                   threads=torch.get_num_threads())
+    scores = np.array([v.score if v.score is not None else np.nan for v in det.analyse_waveforms(clips)])
+    model.train(was_training)
+    return scores
+
+
+def validation_report(scores: np.ndarray, rows: Sequence[Row], cal: calibration.Calibration,
+                      threshold: float) -> dict[str, Any]:
+    ok = np.isfinite(scores)
+    labels = np.array([r.label for r in rows])[ok]
+    systems = [r.system for r, k in zip(rows, ok, strict=True) if k]
+    s = scores[ok]
+    # threshold is on p_fake; convert to the raw score that reaches it
+    threshold_score = (math.log(threshold / (1 - threshold)) - cal.b) / cal.a if cal.a else 0.0
+    report = metrics.summary(s, labels, systems, cal.llr(s), threshold_score)
+    report["n_unscored"] = int((~ok).sum())
+    return report
+
+
+# -- the loop ------------------------------------------------------------------------------
+def _dist() -> tuple[int, int]:
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.PathLike[str],
+          cfg: TrainConfig | None = None, model_cfg: ModelConfig | None = None,
+          feature_cfg: FeatureConfig = DEFAULT_FEATURES, resume: bool = False, device: str | None = None,
+          hook: Hook | None = None, provenance: dict[str, Any] | None = None) -> Checkpoint:
+    """Train on `train_rows`, select and calibrate on `val_rows`, write the best checkpoint to `out`."""
+    cfg = cfg or TrainConfig()
+    out = Path(out)
+    state_path = out.with_name(out.name + ".state")
+    log_path = out.with_name(out.stem + ".metrics.jsonl")
+    rank, world = _dist()
+    emit: Hook = hook if (hook and rank == 0) else (lambda e: None)
+    model_cfg = model_cfg or ModelConfig(n_features=feature_cfg.n_features)
+    if model_cfg.n_features != feature_cfg.n_features:
+        raise TrainingError("model n_features does not match the feature extractor")
+    for name, part in (("training", train_rows), ("validation", val_rows)):
+        if len({r.label for r in part}) < 2:
+            raise TrainingError(f"the {name} set needs both bona fide and spoofed clips")
+
+    dev = choose_device(device)
+    torch.manual_seed(cfg.seed)
+    model = SpoofTransformer(model_cfg).to(dev)
+    emit({"event": "start", "params": model.n_params(), "device": str(dev), "n_train": len(train_rows),
+          "n_val": len(val_rows)})
+
+    t0 = time.time()
+    train_clips, train_errors = load_clips(train_rows, emit)
+    val_clips, val_errors = load_clips(val_rows, emit)
+    keep = [i for i, c in enumerate(train_clips) if len(c)]
+    train_clips = [train_clips[i] for i in keep]
+    train_labels = np.array([train_rows[i].label for i in keep])
+    vkeep = [i for i, c in enumerate(val_clips) if len(c)]
+    val_clips = [val_clips[i] for i in vkeep]
+    val_rows = [val_rows[i] for i in vkeep]
+    emit({"event": "decoded", "seconds": time.time() - t0, "errors": train_errors + val_errors})
+
+    steps_per_epoch = math.ceil((cfg.clips_per_epoch or len(train_clips)) / (cfg.batch_size * world))
+    total_steps = steps_per_epoch * cfg.epochs
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    start_epoch, best_eer, bad_epochs, history = 0, math.inf, 0, []
+    if resume:
+        if not state_path.is_file():
+            raise TrainingError(f"--resume: no training state at {state_path}")
+        st = read_data(state_path)
+        model.load_state_dict(st["model"])
+        opt.load_state_dict(st["optimizer"])
+        start_epoch, best_eer, bad_epochs = int(st["epoch"]) + 1, float(st["best_eer"]), int(st["bad_epochs"])
+        history = list(st["history"])
+        emit({"event": "resumed", "epoch": start_epoch})
+    ddp_model: torch.nn.Module = model
+    if world > 1:
+        ddp_model = torch.nn.parallel.DistributedDataParallel(model)
+
+    dataset = CropDataset(train_clips, train_labels, cfg.augment)
+    n_draws = steps_per_epoch * cfg.batch_size * world
+    best: Checkpoint | None = None
+    for epoch in range(start_epoch, cfg.epochs):
+        if bad_epochs >= cfg.patience:
+            break
+        torch.manual_seed(cfg.seed * 1000 + epoch)  # dropout masks: same run, same masks
+        draws = epoch_draws(train_labels, n_draws, cfg.seed, epoch)[rank::world]
+        loader = torch.utils.data.DataLoader(
+            dataset, batch_size=cfg.batch_size, sampler=draws, num_workers=cfg.num_workers,
+            persistent_workers=False, drop_last=False,
+        )
+        model.train()
+        t_epoch, losses = time.time(), []
+        for step, (x, y) in enumerate(loader):
+            global_step = epoch * steps_per_epoch + step
+            for g in opt.param_groups:
+                g["lr"] = lr_at(global_step, total_steps, int(cfg.warmup_epochs * steps_per_epoch), cfg.lr)
+            x, y = x.to(dev), y.to(dev)
+            loss = F.binary_cross_entropy_with_logits(ddp_model(lfcc(x, feature_cfg)).score, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            losses.append(float(loss))
+            emit({"event": "step", "epoch": epoch, "step": step + 1, "steps": steps_per_epoch, "loss": losses[-1]})
+        train_seconds = time.time() - t_epoch
+        if rank == 0:
+            model.eval()
+            scores = score_clips(model, feature_cfg, val_clips)
+            ok = np.isfinite(scores)
+            labels = np.array([r.label for r in val_rows])
+            bona, spoof = scores[ok & (labels == 0)], scores[ok & (labels == 1)]
+            eer = metrics.compute_eer(bona, spoof)[0]
+            record = {"epoch": epoch, "train_loss": float(np.mean(losses)), "val_eer": eer,
+                      "epoch_seconds": train_seconds, "lr": opt.param_groups[0]["lr"]}
+            history.append(record)
+            improved = eer < best_eer
+            if improved:
+                best_eer, bad_epochs = eer, 0
+                cal = calibration.fit(scores[ok], labels[ok])
+                best = Checkpoint(SpoofTransformer(model_cfg), feature_cfg, cal)
+                best.model.load_state_dict(model.state_dict())
+                best.metrics = validation_report(scores, val_rows, cal, best.threshold)
+                best.provenance = {**(provenance or {}), "epoch": epoch, "train_config": cfg.to_dict(),
+                                   "n_train": len(train_clips), "n_val": len(val_clips),
+                                   "params": model.n_params()}
+                save_checkpoint(best, out)
+            else:
+                bad_epochs += 1
+            with open(log_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps({**record, "best_val_eer": best_eer, "improved": improved}) + "\n")
+            atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
+                         "best_eer": best_eer, "bad_epochs": bad_epochs, "history": history}, state_path)
+            emit({"event": "epoch", **record, "best_val_eer": best_eer, "improved": improved})
+        if world > 1:
+            flag = torch.tensor([bad_epochs], dtype=torch.int64)
+            torch.distributed.broadcast(flag, 0)
+            bad_epochs = int(flag)
+    if rank == 0 and best is None:
+        from .checkpoint import load as load_checkpoint
+
+        best = load_checkpoint(out)  # resumed after the last improvement
+    if best is not None:
+        best.path = out
+    emit({"event": "done", "seconds": time.time() - t0, "best_val_eer": best_eer})
+    return best if best is not None else Checkpoint(model, feature_cfg)
+
+
+__all__ = ["TrainConfig", "TrainingError", "group_split", "train", "epoch_draws", "lr_at"]
