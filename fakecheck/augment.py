@@ -54,9 +54,14 @@ def resample_round_trip(x: np.ndarray, rate: int) -> np.ndarray:
     return soxr.resample(down, rate, SAMPLE_RATE, quality="HQ").astype(np.float32)[: len(x)]
 
 
+# libsndfile sets MP3 bitrate through compression_level; measured at 16 kHz mono (CBR):
+_MP3_LEVELS = (0.0, 0.3, 0.5, 0.7, 0.8, 0.9)
+_MP3_KBPS_16K = (162.0, 113.0, 81.0, 57.0, 40.0, 24.0)
+
+
 def mp3_kbps_to_level(kbps: int) -> float:
-    """libsndfile's compression_level for a constant MP3 bitrate (0.0 = 320 kbit/s, 1.0 = 32 kbit/s)."""
-    return float(np.clip((320 - kbps) / (320 - 32), 0.0, 1.0))
+    """libsndfile's compression_level that gives about `kbps` for 16 kHz mono MP3."""
+    return float(np.interp(kbps, _MP3_KBPS_16K[::-1], _MP3_LEVELS[::-1]))
 
 
 def codec_round_trip(x: np.ndarray, codec: str, kbps: int = 64) -> np.ndarray:
@@ -75,6 +80,8 @@ def codec_round_trip(x: np.ndarray, codec: str, kbps: int = 64) -> np.ndarray:
         raise ValueError(f"unknown codec {codec!r}")
     buf.seek(0)
     out, _ = sf.read(buf, dtype="float32")
+    if len(out) == 0:
+        return x
     out = out if out.ndim == 1 else out.mean(axis=1)
     if peak > 0.99:
         out = out * (peak / 0.9)
@@ -96,7 +103,9 @@ def reverb(x: np.ndarray, rt60: float, rng: np.random.Generator) -> np.ndarray:
     t = np.arange(n) / SAMPLE_RATE
     rir = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)  # -60 dB at rt60
     rir[0] = 1.0
-    y = np.convolve(x, rir / np.sqrt(np.sum(rir**2)))[: len(x)]
+    from scipy.signal import fftconvolve
+
+    y = fftconvolve(x, rir / np.sqrt(np.sum(rir**2)))[: len(x)]
     return (y * (np.std(x) / (np.std(y) + 1e-12))).astype(np.float32)
 
 
@@ -110,7 +119,11 @@ def augment(x: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig = Augmen
     if rng.random() < cfg.p_noise:
         x = add_noise(x, float(rng.uniform(*cfg.snr_db)), rng)
     if rng.random() < cfg.p_codec:
-        x = codec_round_trip(x, "opus" if rng.random() < 0.3 else "mp3", int(rng.choice(cfg.mp3_kbps)))
+        codec, kbps = ("opus" if rng.random() < 0.15 else "mp3"), int(rng.choice(cfg.mp3_kbps))
+        try:
+            x = codec_round_trip(x, codec, kbps)
+        except Exception:  # libsndfile refuses some settings: skip this augmentation, not the run
+            pass
     if rng.random() < cfg.p_silence:
         x = pad_silence(x, float(rng.uniform(0.1, cfg.max_silence_s)), bool(rng.random() < 0.5), rng)[:n]
     if rng.random() < cfg.p_gain:

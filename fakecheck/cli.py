@@ -193,6 +193,8 @@ def train(
     seed: Annotated[int, typer.Option("--seed")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT.state after an interruption.")] = False,
     val: Annotated[list[Path] | None, typer.Option("--val", help="Validation data (default: hold out whole sources).")] = None,
+    extra: Annotated[list[Path] | None, typer.Option("--extra", help="Training-only data (e.g. vocoded resynthesis); rows from validation sources are dropped.")] = None,
+    clips_per_epoch: Annotated[int, typer.Option("--clips-per-epoch", min=0, help="Windows drawn per epoch (0: one per training clip).")] = 0,
     fmt: Annotated[str | None, typer.Option("--format", help="Force the dataset layout instead of autodetecting.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=2)] = 32,
     lr: Annotated[float, typer.Option("--lr")] = 1e-3,
@@ -222,13 +224,20 @@ def train(
             train_rows = rows
         else:
             train_rows, val_rows = training.group_split(rows, val_fraction, seed)
+        if extra:
+            extra_rows = [r for d in extra for r in datasets.load_dataset(d, fmt)]
+            datasets.validate(extra_rows)
+            held_out = {r.source for r in val_rows}
+            train_rows = train_rows + [r for r in extra_rows if r.source not in held_out]
     except datasets.DatasetError as exc:
         raise _fail(f"dataset problem: {exc}") from None
     cfg = training.TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
-                               num_workers=workers, val_fraction=val_fraction)
+                               num_workers=workers, val_fraction=val_fraction,
+                               clips_per_epoch=clips_per_epoch)
     if no_augment:
         cfg.augment = None  # type: ignore[assignment]
     provenance = {"command": " ".join(["fakecheck", *sys.argv[1:]]), "data": [str(d) for d in data],
+                  "extra": [str(d) for d in extra or []],
                   "fakecheck_version": __version__, "seed": seed,
                   "val_sources": sorted({r.source for r in val_rows}),
                   "val_systems": sorted({r.system for r in val_rows if r.label == 1})}
@@ -341,6 +350,52 @@ def evaluate(
     if failed:
         err.print(f"{len(failed)} files could not be scored (listed in --json)", markup=False)
     raise typer.Exit(EXIT_INPUT_ERROR if failed else EXIT_OK)
+
+
+@app.command()
+def explain(
+    file: Annotated[Path, typer.Argument(help="One audio file.")],
+    mode: Annotated[str, typer.Option("--mode", help="rollout, last, layer:N or occlusion.")] = "rollout",
+    heads: Annotated[bool, typer.Option("--heads", help="One heatmap row per attention head.")] = False,
+    width: Annotated[int, typer.Option("--width", min=0, help="Heatmap columns (default: terminal width).")] = 0,
+    json_out: Annotated[str | None, typer.Option("--json", help="Write the explanation as JSON to FILE or -.")] = None,
+    png: Annotated[Path | None, typer.Option("--png", help="Write a heatmap and timeline picture (needs matplotlib).")] = None,
+    model: Annotated[Path | None, typer.Option("--model", help="Checkpoint (default: the bundled model).")] = None,
+    device: Annotated[str | None, typer.Option("--device")] = None,
+) -> None:
+    """Show where in time the model looked: attention heatmap, energy, P(fake) timeline, top segments."""
+    import json
+
+    from . import explain as ex
+    from . import render
+
+    out, err = _consoles()
+    det = _load_detector(model, device, None)
+    try:
+        ex.parse_mode(mode, det.model.cfg.n_layers)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    result = ex.explain_file(det, file, mode)
+    if json_out:
+        text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
+        if json_out == "-":
+            typer.echo(text)
+        else:
+            try:
+                Path(json_out).write_text(text + "\n", encoding="utf-8")
+            except OSError as exc:
+                raise _fail(f"cannot write {json_out}: {exc.strerror}", EXIT_WRITE_ERROR) from None
+    if png:
+        try:
+            render.explanation_png(result, png)
+        except ImportError as exc:
+            raise _fail(str(exc)) from None
+    if json_out != "-":
+        colour = out.is_terminal and not os.environ.get("NO_COLOR")
+        cols = width or max(20, out.width - 14)
+        out.print(render.explanation_view(result, cols, heads, colour))
+    v = result.verdict
+    raise typer.Exit(EXIT_INPUT_ERROR if v.verdict == "ERROR" else EXIT_FAKE if v.verdict == "FAKE" else EXIT_OK)
 
 
 @app.command()

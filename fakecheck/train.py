@@ -118,12 +118,22 @@ class CropDataset(torch.utils.data.Dataset):
         return torch.from_numpy(np.ascontiguousarray(x)), torch.tensor(float(self.labels[idx]))
 
 
-def epoch_draws(labels: np.ndarray, n: int, seed: int, epoch: int) -> list[tuple[int, int]]:
-    """Class-balanced draws with replacement: each class supplies half the windows on average."""
+def sampling_weights(labels: np.ndarray, systems: Sequence[str]) -> np.ndarray:
+    """Draw probabilities: each class half the time; within a class, a system with n clips
+    weighs sqrt(n), so a few large systems (or generated sets) cannot drown the many small ones."""
+    sys_count: dict[tuple[int, str], int] = {}
+    for lab, s in zip(labels.tolist(), systems, strict=True):
+        sys_count[(lab, s)] = sys_count.get((lab, s), 0) + 1
+    w = np.array([1 / math.sqrt(sys_count[(lab, s)]) for lab, s in zip(labels.tolist(), systems, strict=True)])
+    for c in (0, 1):
+        w[labels == c] *= 0.5 / w[labels == c].sum()
+    return w / w.sum()
+
+
+def epoch_draws(weights: np.ndarray, n: int, seed: int, epoch: int) -> list[tuple[int, int]]:
+    """`n` draws with replacement from `weights`, each with its own augmentation seed."""
     rng = np.random.default_rng([seed, epoch])
-    counts = np.bincount(labels, minlength=2).astype(np.float64)
-    p = 0.5 / counts[labels]
-    idx = rng.choice(len(labels), size=n, p=p / p.sum())
+    idx = rng.choice(len(weights), size=n, p=weights)
     item_seeds = rng.integers(0, 2**63 - 1, size=n)
     return [(int(i), int(s)) for i, s in zip(idx, item_seeds, strict=True)]
 
@@ -197,6 +207,7 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
     keep = [i for i, c in enumerate(train_clips) if len(c)]
     train_clips = [train_clips[i] for i in keep]
     train_labels = np.array([train_rows[i].label for i in keep])
+    weights = sampling_weights(train_labels, [train_rows[i].system for i in keep])
     vkeep = [i for i, c in enumerate(val_clips) if len(c)]
     val_clips = [val_clips[i] for i in vkeep]
     val_rows = [val_rows[i] for i in vkeep]
@@ -226,7 +237,7 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
         if bad_epochs >= cfg.patience:
             break
         torch.manual_seed(cfg.seed * 1000 + epoch)  # dropout masks: same run, same masks
-        draws = epoch_draws(train_labels, n_draws, cfg.seed, epoch)[rank::world]
+        draws = epoch_draws(weights, n_draws, cfg.seed, epoch)[rank::world]
         loader = torch.utils.data.DataLoader(
             dataset, batch_size=cfg.batch_size, sampler=draws, num_workers=cfg.num_workers,
             persistent_workers=False, drop_last=False,
@@ -243,7 +254,7 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             emit({"event": "step", "epoch": epoch, "step": step + 1, "steps": steps_per_epoch, "loss": losses[-1]})
         train_seconds = time.time() - t_epoch
         if rank == 0:
