@@ -1,0 +1,1 @@
+complete --command fakecheck --no-files --arguments "(env _FAKECHECK_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) fakecheck)" --condition "env _FAKECHECK_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) fakecheck"

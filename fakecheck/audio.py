@@ -87,7 +87,7 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
     try:
         info = sf.info(str(path))
     except Exception as exc:  # libsndfile reports corrupt and unknown formats alike
-        raise AudioLoadError(f"not decodable audio ({_short(exc)})") from None
+        raise AudioLoadError(f"not decodable audio ({_sndfile_reason(exc)})") from None
     if info.frames <= 0 or info.samplerate <= 0 or info.channels <= 0:
         raise AudioLoadError("no audio frames in file")
     _check_rate(info.samplerate)
@@ -116,8 +116,9 @@ def stream(path: str | os.PathLike[str], info: AudioInfo | None = None) -> Itera
             while True:
                 data = f.read(block, dtype="float32", always_2d=True)
                 last = len(data) < block
-                mono = _finite(data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0])
-                out = mono if resampler is None else resampler.resample_chunk(mono, last=last)
+                mono = _finite(_mixdown(data) if data.shape[1] > 1 else data[:, 0])
+                # Checked again after resampling: the filter can overshoot float32 near its limit.
+                out = mono if resampler is None else _finite(resampler.resample_chunk(mono, last=last))
                 if len(out):
                     yield np.ascontiguousarray(out, dtype=np.float32)
                 if last:
@@ -138,7 +139,7 @@ def to_model_rate(samples: np.ndarray, rate: int) -> np.ndarray:
     """Mix an in-memory array (samples,) or (samples, channels) to mono and resample it."""
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim == 2:
-        x = x.mean(axis=1, dtype=np.float32)
+        x = _mixdown(x)
     if x.ndim != 1:
         raise AudioLoadError(f"expected (samples,) or (samples, channels), got shape {x.shape}")
     _check_rate(rate)
@@ -146,7 +147,8 @@ def to_model_rate(samples: np.ndarray, rate: int) -> np.ndarray:
     if rate != SAMPLE_RATE and len(x):
         import soxr
 
-        x = soxr.resample(x, rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
+        # Checked again: samples near the float32 limit are finite but the filter can overshoot to Inf.
+        x = _finite(soxr.resample(x, rate, SAMPLE_RATE, quality="HQ").astype(np.float32))
     return x
 
 
@@ -154,7 +156,7 @@ def frame_dbfs(x: np.ndarray) -> np.ndarray:
     """Level of each non-overlapping HOP_LENGTH frame in dBFS, shape (frames,)."""
     n = len(x) // HOP_LENGTH
     if n == 0:
-        return np.full(1, -np.inf if not len(x) else 10 * np.log10(np.mean(x**2) + 1e-20))
+        return np.full(1, -np.inf if not len(x) else 10 * np.log10(np.mean(x.astype(np.float64) ** 2) + 1e-20))
     frames = x[: n * HOP_LENGTH].reshape(n, HOP_LENGTH).astype(np.float64)
     return 10 * np.log10(np.mean(frames**2, axis=1) + 1e-20)
 
@@ -257,6 +259,12 @@ def _check_rate(rate: int) -> None:
         )
 
 
+def _mixdown(x: np.ndarray) -> np.ndarray:
+    """Mean over channels; an overflow (corrupt float data) becomes Inf for _finite to report, not a warning."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return x.mean(axis=1, dtype=np.float32)
+
+
 def _finite(x: np.ndarray) -> np.ndarray:
     if not np.isfinite(x).all():
         raise AudioLoadError("audio contains NaN or Inf samples (corrupt float data)")
@@ -266,6 +274,18 @@ def _finite(x: np.ndarray) -> np.ndarray:
 def _short(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text[:160]
+
+
+def _sndfile_reason(exc: BaseException) -> str:
+    """libsndfile's message without the quoted path (the row already has it), and never a wrong one."""
+    text = _short(exc)
+    if text.startswith("Error opening ") and "': " in text:
+        text = text.split("': ", 1)[1]
+    # check_readable has proved the file is a readable regular file; libsndfile still says
+    # "does not exist or is not a regular file (possibly a pipe?)" when its MP3 sniffer gives up.
+    if "possibly a pipe" in text:
+        text = "format not recognised"
+    return (text[:1].lower() + text[1:]).rstrip(".")
 
 
 def _ffmpeg() -> str:

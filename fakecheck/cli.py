@@ -152,7 +152,7 @@ def scan(
                 for s in sinks:
                     s.add(row)
                 if show_table and not interactive:
-                    out.print(render.plain_row(row), markup=False, highlight=False, soft_wrap=True)
+                    typer.echo(render.plain_row(row))  # raw tabs: Rich would expand them to spaces
                 rows.append({k: row[k] for k in row if k != "windows"})
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
@@ -226,7 +226,7 @@ def train(
             train_rows, val_rows = training.group_split(rows, val_fraction, seed)
         if extra:
             extra_rows = [r for d in extra for r in datasets.load_dataset(d, fmt)]
-            datasets.validate(extra_rows)
+            datasets.validate(rows + extra_rows)
             held_out = {r.source for r in val_rows}
             train_rows = train_rows + [r for r in extra_rows if r.source not in held_out]
     except datasets.DatasetError as exc:
@@ -235,7 +235,7 @@ def train(
                                num_workers=workers, val_fraction=val_fraction,
                                clips_per_epoch=clips_per_epoch)
     if no_augment:
-        cfg.augment = None  # type: ignore[assignment]
+        cfg.augment = None
     provenance = {"command": " ".join(["fakecheck", *sys.argv[1:]]), "data": [str(d) for d in data],
                   "extra": [str(d) for d in extra or []],
                   "fakecheck_version": __version__, "seed": seed,

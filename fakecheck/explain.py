@@ -118,7 +118,19 @@ def _windows(path: str | os.PathLike[str]) -> tuple[audio.AudioInfo, Iterator[Wi
 
 def explain_file(det: Detector, path: str | os.PathLike[str], mode: str = "rollout",
                  batch_size: int = 16) -> Explanation:
-    """Verdict plus attention over the whole file (all windows stitched)."""
+    """Verdict plus attention over the whole file (all windows stitched onto one 40 ms grid).
+
+    `mode` is "rollout", "last", "layer:N" (N from 1) or "occlusion" (see the module
+    docstring); ValueError for anything else.  An ERROR verdict gives empty maps.
+
+    >>> from fakecheck import Detector
+    >>> from fakecheck.explain import explain_file
+    >>> ex = explain_file(Detector.load(), "clip.wav")            # doctest: +SKIP
+    >>> ex.verdict.verdict, [(s.start_s, s.end_s) for s in ex.segments[:2]]  # doctest: +SKIP
+    ('FAKE', [(3.2, 3.72), (5.04, 5.56)])
+    >>> ex.attention.sum(), len(ex.attention) * ex.token_seconds   # doctest: +SKIP
+    (1.0, 8.04)
+    """
     kind, layer = parse_mode(mode, det.model.cfg.n_layers)
     verdict = det.analyse_file(path)
     cfg = det.model.cfg
@@ -181,12 +193,15 @@ def top_segments(attention: np.ndarray, token_s: float, k: int = TOP_SEGMENTS,
     if attention.size == 0:
         return ()
     span = max(1, int(round(span_s / token_s)))
-    mass = np.convolve(attention, np.ones(span), mode="valid") if len(attention) >= span else attention[:1] * 0 + attention.sum()
+    if len(attention) >= span:
+        mass = np.convolve(attention, np.ones(span), mode="valid")
+    else:
+        mass = attention[:1] * 0 + attention.sum()
     taken = np.zeros(len(attention), dtype=bool)
     out: list[Segment] = []
     for start in np.argsort(-mass, kind="stable"):
-        if len(out) == k:
-            break
+        if len(out) == k or mass[start] <= 0:
+            break  # a span nobody attended to (a silent clip) is not a "most-attended" segment
         if taken[start:start + span].any():
             continue
         taken[start:start + span] = True

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from typing import cast
 
 import torch
 
@@ -98,8 +99,9 @@ def deltas(x: torch.Tensor, width: int) -> torch.Tensor:
     """Regression deltas along time of (batch, frames, coeffs), edges repeated."""
     padded = torch.nn.functional.pad(x.transpose(1, 2), (width, width), mode="replicate").transpose(1, 2)
     frames = x.shape[1]
-    num = sum(n * (padded[:, width + n : width + n + frames] - padded[:, width - n : width - n + frames])
-              for n in range(1, width + 1))
+    terms = (n * (padded[:, width + n : width + n + frames] - padded[:, width - n : width - n + frames])
+             for n in range(1, width + 1))
+    num = cast(torch.Tensor, sum(terms))
     return num / (2 * sum(n * n for n in range(1, width + 1)))
 
 

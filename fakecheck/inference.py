@@ -35,12 +35,17 @@ from .features import lfcc
 SCHEMA_VERSION = 1
 VERDICTS = ("REAL", "FAKE", "INCONCLUSIVE", "ERROR")
 DEFAULT_BATCH_SIZE = 32  # windows per forward pass: 32 x 4 s = 128 s of audio
+_NO_SAMPLES = np.zeros(0, dtype=np.float32)  # placeholder for scored windows, shared
 
 ProgressHook = Callable[[int, int], None]  # (files completed, files total)
+# (name, info or None to probe the file, opener yielding blocks of mono float32 at SAMPLE_RATE)
+_Source = tuple[str, audio.AudioInfo | None, Callable[[], Iterator[np.ndarray]]]
 
 
 @dataclass(frozen=True)
 class WindowScore:
+    """One scored window: its span in the file (seconds), calibrated P(fake), raw score, speech flag."""
+
     start_s: float
     end_s: float
     p_fake: float
@@ -72,6 +77,11 @@ class Verdict:
         if not with_windows:
             del d["windows"]
         return d
+
+
+def _opener(x: np.ndarray) -> Callable[[], Iterator[np.ndarray]]:
+    """A one-block stream of an in-memory waveform, converted to float32 only when read."""
+    return lambda: iter([np.asarray(x, dtype=np.float32)])
 
 
 def _threads_default() -> int:
@@ -124,9 +134,19 @@ class Detector:
             raise ValueError(f"threshold must be between 0 and 1 (exclusive), got {self.threshold}")
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Detector:
-        """Load `path`, or the bundled model when None.  Raises ModelLoadError with a one-line reason."""
-        return cls(load_checkpoint(path), **kwargs)
+    def load(cls, path: str | os.PathLike[str] | None = None, *, device: str | None = None,
+             threads: int | None = None, threshold: float | None = None) -> Detector:
+        """Load the checkpoint at `path`, or the bundled (SHA-256 verified) model when None.
+
+        device: "cpu", "cuda", "mps" or "auto"/None (the best available); threads: torch CPU
+        threads (default FAKECHECK_THREADS, else 1); threshold: P(fake) at or above which a
+        clip is FAKE (default: the checkpoint's).  Raises ModelLoadError with a one-line
+        reason for a missing, damaged or foreign file, ValueError for a threshold outside (0, 1).
+
+        >>> det = Detector.load()                                  # doctest: +SKIP
+        >>> det = Detector.load("runs/my.pt", device="cpu", threshold=0.7)  # doctest: +SKIP
+        """
+        return cls(load_checkpoint(path), device=device, threads=threads, threshold=threshold)
 
     @property
     def model_name(self) -> str:
@@ -135,7 +155,18 @@ class Detector:
     # -- level 1: a batch of windows ------------------------------------------------------
     @torch.inference_mode()
     def score_windows(self, windows: np.ndarray | torch.Tensor) -> np.ndarray:
-        """Raw spoof logits of a batch of windows (batch, WINDOW_SAMPLES) at SAMPLE_RATE -> (batch,)."""
+        """Raw spoof logits (higher = more likely synthetic) of windows at SAMPLE_RATE.
+
+        `windows` is (batch, WINDOW_SAMPLES) float audio, or one window (WINDOW_SAMPLES,);
+        the result is a float64 array (batch,).  No trimming, voice activity check or
+        calibration happens here: `p_fake` turns scores into probabilities.
+
+        >>> import numpy as np
+        >>> from fakecheck.audio import WINDOW_SAMPLES
+        >>> scores = det.score_windows(np.zeros((2, WINDOW_SAMPLES), np.float32))  # doctest: +SKIP
+        >>> scores.shape, det.p_fake(scores).shape                                  # doctest: +SKIP
+        ((2,), (2,))
+        """
         x = torch.as_tensor(np.asarray(windows, dtype=np.float32)).to(self.device)
         if x.ndim == 1:
             x = x[None]
@@ -143,11 +174,23 @@ class Detector:
         return scores.float().cpu().numpy().astype(np.float64)
 
     def p_fake(self, scores: np.ndarray | float) -> np.ndarray:
+        """Calibrated P(synthetic) under equal priors for raw scores from `score_windows`."""
         return self.checkpoint.calibration.p_fake(scores)
 
     # -- level 2: one waveform ------------------------------------------------------------
     def analyse_waveform(self, samples: np.ndarray, rate: int = SAMPLE_RATE, name: str = "<waveform>") -> Verdict:
-        """Verdict for an in-memory waveform (samples,) or (samples, channels) at `rate` Hz."""
+        """Verdict for an in-memory waveform (samples,) or (samples, channels) at `rate` Hz.
+
+        Channels are mixed down and the audio resampled to SAMPLE_RATE, then scored in
+        sliding windows exactly as `analyse_file` scores a file; `name` fills Verdict.path.
+        Unusable audio (bad rate, non-finite samples) gives an ERROR verdict, not an exception.
+
+        >>> import soundfile as sf
+        >>> samples, rate = sf.read("clip.flac", dtype="float32")   # doctest: +SKIP
+        >>> v = det.analyse_waveform(samples, rate, name="clip")      # doctest: +SKIP
+        >>> v.verdict, [round(w.p_fake, 2) for w in v.windows]        # doctest: +SKIP
+        ('REAL', [0.03, 0.05])
+        """
         channels = 1 if np.ndim(samples) == 1 else int(np.shape(samples)[1])
         try:
             mono = audio.to_model_rate(samples, rate)
@@ -160,26 +203,36 @@ class Detector:
                           batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[Verdict]:
         """Verdicts for many mono waveforms already at SAMPLE_RATE, batching windows across them."""
         names = names or [f"<waveform {i}>" for i in range(len(waveforms))]
-        sources = []
+        sources: list[_Source] = []
         for name, x in zip(names, waveforms, strict=True):
             info = audio.AudioInfo(Path(name), SAMPLE_RATE, 1, len(x) / SAMPLE_RATE, "memory")
-            sources.append((name, info, (lambda x=x: iter([np.asarray(x, dtype=np.float32)]))))
+            sources.append((name, info, _opener(x)))
         yield from self._analyse(sources, batch_size)
 
     # -- level 3: one file ----------------------------------------------------------------
     def analyse_file(self, path: str | os.PathLike[str]) -> Verdict:
+        """Verdict for one audio file, decoded in blocks (memory stays flat for long files).
+
+        Any format libsndfile reads (WAV, FLAC, OGG, Opus, MP3), and M4A/AAC/MP4 through
+        ffmpeg.  A file that cannot be read gives an ERROR verdict whose `error` says why.
+
+        >>> v = det.analyse_file("clip.wav")                         # doctest: +SKIP
+        >>> v.verdict, v.p_fake, (v.suspicious_start_s, v.suspicious_end_s)  # doctest: +SKIP
+        ('FAKE', 0.97, (2.0, 6.0))
+        >>> v.to_dict(with_windows=False)["verdict"]                 # doctest: +SKIP
+        'FAKE'
+        """
         return next(self.analyse_files([path]))
 
     def analyse_files(self, paths: Sequence[str | os.PathLike[str]], batch_size: int = DEFAULT_BATCH_SIZE,
                       jobs: int = 1, hook: ProgressHook | None = None) -> Iterator[Verdict]:
         """Verdicts for `paths` in input order; `jobs` threads decode while the model scores."""
-        def source(p: str | os.PathLike[str]) -> tuple[str, audio.AudioInfo | None, Callable[[], Iterator[np.ndarray]]]:
+        def source(p: str | os.PathLike[str]) -> _Source:
             return str(p), None, lambda: audio.stream(p)
         yield from self._analyse([source(p) for p in paths], batch_size, jobs, hook)
 
     # -- the engine -----------------------------------------------------------------------
-    def _analyse(self, sources: list[tuple[str, audio.AudioInfo | None, Callable[[], Iterator[np.ndarray]]]],
-                 batch_size: int = DEFAULT_BATCH_SIZE, jobs: int = 1,
+    def _analyse(self, sources: list[_Source], batch_size: int = DEFAULT_BATCH_SIZE, jobs: int = 1,
                  hook: ProgressHook | None = None) -> Iterator[Verdict]:
         """Decode in worker threads into a bounded queue; score windows in batches; emit in order."""
         if batch_size < 1:
@@ -250,7 +303,9 @@ class Detector:
     def _score_batch(self, batch: list[tuple[int, Window]], states: list[_FileState]) -> None:
         scores = self.score_windows(np.stack([w.samples for _, w in batch]))
         for (i, w), s in zip(batch, scores, strict=True):
-            states[i].windows.append((Window(w.start, w.length, w.samples[:0], w.speech), float(s)))
+            # Keep the window's position, not its audio: even an empty slice `w.samples[:0]`
+            # is a view that pins the whole 64 000-sample array (1.4 GB over a 3-hour file).
+            states[i].windows.append((Window(w.start, w.length, _NO_SAMPLES, w.speech), float(s)))
             states[i].pending -= 1
 
     def _error(self, path: str, reason: str, info: audio.AudioInfo | None = None) -> Verdict:
@@ -264,6 +319,11 @@ class Detector:
         info = st.info
         assert info is not None
         wins = sorted(st.windows, key=lambda ws: ws[0].start)
+        if not all(np.isfinite(s) for _, s in wins):
+            # Finite samples can still overflow float32 power in the features (|x| > ~1e18):
+            # a NaN must become an ERROR row, never a REAL with p_fake NaN (and invalid JSON).
+            return self._error(st.path, "the model produced a non-finite score (sample values far outside "
+                               "-1..1: corrupt float data?)", info)
         probs = self.p_fake(np.array([s for _, s in wins])) if wins else np.zeros(0)
         window_scores = tuple(
             WindowScore(round(w.start / SAMPLE_RATE, 3), round((w.start + w.length) / SAMPLE_RATE, 3),

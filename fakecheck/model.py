@@ -126,6 +126,8 @@ class Output:
 
 
 class SpoofTransformer(nn.Module):
+    positions: torch.Tensor  # (max_tokens, d_model) buffer, not saved in checkpoints
+
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg

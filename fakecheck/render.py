@@ -158,7 +158,8 @@ def explanation_png(ex: Any, path: Any) -> None:
     n = ex.attention.size
     dur = n * ex.token_seconds
     fig, axes = plt.subplots(3, 1, figsize=(10, 5), sharex=True, gridspec_kw={"height_ratios": [3, 1, 1]})
-    rows = np.vstack([ex.attention / max(ex.attention.max(), 1e-12), ex.layers / np.maximum(ex.layers.max(1, keepdims=True), 1e-12)])
+    rows = np.vstack([ex.attention / max(ex.attention.max(), 1e-12),
+                      ex.layers / np.maximum(ex.layers.max(1, keepdims=True), 1e-12)])
     axes[0].imshow(rows, aspect="auto", cmap="magma", extent=(0, dur, rows.shape[0], 0), interpolation="nearest")
     axes[0].set_yticks(np.arange(rows.shape[0]) + 0.5, [ex.mode] + [f"layer {i + 1}" for i in range(len(ex.layers))])
     v = ex.verdict

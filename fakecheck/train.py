@@ -46,12 +46,10 @@ class TrainConfig:
     clips_per_epoch: int = 0  # 0 = as many draws as training clips
     num_workers: int = 1  # augmentation processes beside the training loop
     val_fraction: float = 0.2  # of rows held out by source when no --val is given
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    augment: AugmentConfig | None = field(default_factory=AugmentConfig)  # None: no augmentation
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["augment"] = self.augment.to_dict()
-        return d
+        return asdict(self)  # nested AugmentConfig (or None) included
 
 
 class TrainingError(Exception):

@@ -1,0 +1,45 @@
+"""The numbers in docs/how-it-works.md must be the default model's real configuration."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fakecheck import audio
+from fakecheck.checkpoint import load
+from fakecheck.features import FeatureConfig
+from fakecheck.model import ModelConfig, SpoofTransformer
+
+DOC = (Path(__file__).resolve().parents[1] / "docs" / "how-it-works.md").read_text(encoding="utf-8")
+
+
+def table_value(name: str) -> str:
+    match = re.search(rf"^\| `{name}` \| ([^|]+) \|", DOC, re.M)
+    assert match, f"{name} missing from the config table"
+    return match.group(1).strip()
+
+
+def test_documented_dimensions_match_the_bundled_model():
+    ck = load()
+    cfg = ck.model.cfg
+    for name in ("n_features", "frames_per_token", "d_model", "n_heads", "head_size", "n_layers", "d_ff"):
+        assert int(table_value(name)) == getattr(cfg, name), name
+    assert float(table_value("dropout")) == cfg.dropout
+    assert f"| parameters | {ck.model.n_params():,} |" in DOC
+    f = ck.features
+    n_frames = f.n_frames(audio.WINDOW_SAMPLES)
+    n_tokens = n_frames // cfg.frames_per_token
+    assert f"**{n_frames} frames**" in DOC
+    assert f"`(batch, {audio.WINDOW_SAMPLES})` samples into `(batch, {n_frames}, {f.n_features})`" in DOC
+    assert f"`(B, {n_frames}, {f.n_features})` becomes `(B, {n_tokens}, {f.n_features * cfg.frames_per_token})`" in DOC
+    assert f"`Linear({f.n_features * cfg.frames_per_token}, {cfg.d_model})`" in DOC
+    assert f"`(B, {cfg.n_heads}, {n_tokens}, {cfg.head_size})`" in DOC
+    assert f"`Linear({cfg.d_model},{cfg.d_ff})` → GELU → `Linear({cfg.d_ff},{cfg.d_model})`" in DOC
+    assert f"`n_filters` = {f.n_filters}" in DOC and f"`{f.n_lfcc}` coefficients" not in DOC
+    assert f"`HOP_LENGTH` = {audio.HOP_LENGTH}" in DOC and f"`WIN_LENGTH` = {audio.WIN_LENGTH}" in DOC
+    assert f"`WINDOW_SAMPLES` = {audio.WINDOW_SAMPLES}" in DOC
+
+
+def test_defaults_are_what_the_doc_describes():
+    assert SpoofTransformer(ModelConfig()).n_params() == load().model.n_params()
+    assert FeatureConfig() == load().features
