@@ -1,0 +1,240 @@
+"""Shared helpers for the benchmarks: synthetic audio, timing, tables, the RESULT line.
+
+Every benchmark generates its audio at run time (nothing is read from ../shared),
+times subprocesses with time.perf_counter, takes medians of interleaved repeats so a
+ratio's two sides see the same machine load, and ends with one line
+
+    RESULT {"benchmark": ..., ...}
+
+that can be quoted or parsed (json.loads(line[7:])).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+# -- environment -----------------------------------------------------------------------------
+def fakecheck_cmd() -> list[str]:
+    """The installed console script if it is on PATH (what users run), else `python -m fakecheck`."""
+    exe = shutil.which("fakecheck")
+    return [exe] if exe else [PY, "-m", "fakecheck"]
+
+
+def machine_info() -> dict[str, object]:
+    info: dict[str, object] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+    }
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "fakecheck"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        info["git"] = rev + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return info
+
+
+def tempdir(prefix: str) -> tempfile.TemporaryDirectory[str]:
+    return tempfile.TemporaryDirectory(prefix=f"fakecheck-bench-{prefix}-")
+
+
+# -- timing -----------------------------------------------------------------------------------
+def run_timed(argv: Sequence[str], env: dict[str, str] | None = None, ok_codes: Sequence[int] = (0, 1),
+              stdout: int | None = subprocess.DEVNULL) -> float:
+    """Wall seconds of one subprocess run; raise if its exit code is not in ok_codes."""
+    full_env = {**os.environ, **(env or {})}
+    t0 = time.perf_counter()
+    p = subprocess.run(list(argv), env=full_env, stdout=stdout, stderr=subprocess.PIPE)
+    dt = time.perf_counter() - t0
+    if p.returncode not in ok_codes:
+        err = p.stderr.decode("utf-8", "replace").strip().splitlines()[-5:]
+        raise RuntimeError(f"{' '.join(map(str, argv))} exited {p.returncode}: {' | '.join(err)}")
+    return dt
+
+
+def interleaved(cases: dict[str, Callable[[], float]], n: int, warmup: int = 1) -> dict[str, list[float]]:
+    """Run each case n times, round-robin (A B C A B C ...), after `warmup` untimed rounds
+    (fills the page cache and pyc caches, as on a machine that has run the tool before)."""
+    for _ in range(warmup):
+        for fn in cases.values():
+            fn()
+    out: dict[str, list[float]] = {k: [] for k in cases}
+    for _ in range(n):
+        for k, fn in cases.items():
+            out[k].append(fn())
+    return out
+
+
+def med(xs: Sequence[float]) -> float:
+    return float(statistics.median(xs))
+
+
+def spread(xs: Sequence[float]) -> str:
+    return f"{min(xs):.3f}-{max(xs):.3f}" if len(xs) > 1 else "-"
+
+
+# -- output -----------------------------------------------------------------------------------
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(h) for h in headers]] + [[_fmt(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for j, r in enumerate(cells):
+        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+        if j == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _fmt(c: object) -> str:
+    if isinstance(c, float):
+        return f"{c:.3f}" if abs(c) < 100 else f"{c:.1f}"
+    return str(c)
+
+
+def result(benchmark: str, figures: dict[str, object], info: dict[str, object]) -> None:
+    info = {**info, "loadavg_end": [round(x, 2) for x in os.getloadavg()]}
+    print("RESULT " + json.dumps({"benchmark": benchmark, **figures, "machine": info}, sort_keys=False), flush=True)
+
+
+def note(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# -- synthetic audio --------------------------------------------------------------------------
+class Synth:
+    """Deterministic speech-like test signal, generated block by block with continuous phase.
+
+    kind "speech": a harmonic series (glottal-like 1/k spectrum with two moving formant bumps)
+    on a drifting, vibrato-modulated f0 of 90-220 Hz, gated by a random syllable envelope
+    (~5 syllables/s, ~20% pauses) with noise bursts (fricatives) in some gaps, a weak tone
+    and a noise floor; now and then a linear chirp.  Other kinds: "tone", "noise", "chirp",
+    "silence".  Sines come from powers of one complex exponential, so a 48 kHz stereo hour
+    is generated in seconds.
+    """
+
+    SEG = 0.1  # envelope resolution in seconds
+
+    def __init__(self, rate: int, seconds: float, seed: int, kind: str = "speech", channels: int = 1):
+        self.rate, self.kind, self.channels = rate, kind, channels
+        self.n_total = int(round(seconds * rate))
+        rng = np.random.default_rng(seed)
+        self.rng = rng
+        n_seg = int(seconds / self.SEG) + 3
+        syll = rng.uniform(0.3, 1.0, n_seg) * (rng.random(n_seg) > 0.2)
+        self.env_tab = syll.astype(np.float64)
+        self.fric_tab = ((syll == 0) & (rng.random(n_seg) < 0.5)).astype(np.float64) * 0.08
+        self.chirp_tab = (rng.random(n_seg) < 0.01).astype(np.float64)
+        self.f0 = rng.uniform(90, 220)
+        self.drift = rng.uniform(0, 2 * np.pi, 3)
+        self.tone_hz = rng.choice([50.0, 60.0, 440.0, 1000.0])
+        self.formants = rng.uniform([400, 1200], [900, 2500])
+        self.gain = 10 ** (rng.uniform(-12, -3) / 20)
+        self.pos = 0
+        self.phase = 0.0
+
+    def block(self, n: int) -> np.ndarray:
+        """Next n samples as float32 (n, channels)."""
+        n = min(n, self.n_total - self.pos)
+        sr = self.rate
+        t = (self.pos + np.arange(n)) / sr
+        self.pos += n
+        k = self.kind
+        if k == "silence":
+            x = np.zeros(n)
+        elif k == "noise":
+            x = 0.3 * self.rng.standard_normal(n)
+        elif k == "tone":
+            x = 0.5 * np.sin(2 * np.pi * self.tone_hz * t)
+        elif k == "chirp":  # 3 s sweeps 100 Hz -> Nyquist/2, repeated
+            tt = t % 3.0
+            f_hi = sr / 4
+            x = 0.5 * np.sin(2 * np.pi * (100 * tt + (f_hi - 100) / 6.0 * tt**2))
+        else:
+            x = self._speech(t)
+        x = (x * self.gain).astype(np.float32)
+        if self.channels == 1:
+            return x[:, None]
+        other = np.roll(x, 7) * 0.8 + (1e-3 * self.rng.standard_normal(n)).astype(np.float32)
+        return np.stack([x, other.astype(np.float32)] + [x] * (self.channels - 2), axis=1)
+
+    def _speech(self, t: np.ndarray) -> np.ndarray:
+        sr, n = self.rate, len(t)
+        d = self.drift
+        f0 = self.f0 * (1 + 0.12 * np.sin(2 * np.pi * 0.31 * t + d[0]) + 0.05 * np.sin(2 * np.pi * 1.7 * t + d[1])
+                        + 0.01 * np.sin(2 * np.pi * 5.5 * t + d[2]))
+        phase = self.phase + 2 * np.pi * np.cumsum(f0) / sr
+        self.phase = float(phase[-1] % (2 * np.pi)) if n else self.phase
+        z = np.exp(1j * (phase % (2 * np.pi))).astype(np.complex64)
+        zk = z.copy()
+        voiced = np.zeros(n, dtype=np.float32)
+        f0_max = self.f0 * 1.2
+        # moving formants: the amplitude of harmonic k follows k*f0 against two formant centres;
+        # computed on a 5 ms control grid and held (cheap), the sines at the full rate.
+        step = max(1, sr // 200)
+        tc, f0c = t[::step], f0[::step]
+        mod = 1 + 0.2 * np.sin(2 * np.pi * 3.1 * tc)
+        f1, f2 = self.formants[0] * mod, self.formants[1] * (2 - mod)
+        for h in range(1, 25):
+            if h * f0_max >= 0.45 * sr or h * self.f0 > 5000:
+                break
+            fk = h * f0c
+            amp = (1.0 / h) * (1 + 2.5 * np.exp(-(((fk - f1) / 150) ** 2)) + 1.5 * np.exp(-(((fk - f2) / 250) ** 2)))
+            voiced += np.repeat(amp.astype(np.float32), step)[:n] * zk.imag
+            zk *= z
+        seg = t / self.SEG
+        env = np.interp(seg, np.arange(len(self.env_tab)), self.env_tab)
+        fric = np.interp(seg, np.arange(len(self.fric_tab)), self.fric_tab)
+        chirp_on = self.chirp_tab[np.minimum(seg.astype(np.int64), len(self.chirp_tab) - 1)]
+        noise = self.rng.standard_normal(n).astype(np.float32)
+        hiss = np.diff(noise, prepend=0.0)  # crude high-pass: fricative-like
+        x = 0.25 * env * voiced + fric * hiss + 3e-4 * noise
+        x += 0.01 * np.sin(2 * np.pi * self.tone_hz * t)
+        if chirp_on.any():
+            tt = t % 1.0
+            x += 0.2 * chirp_on * np.sin(2 * np.pi * (200 * tt + (0.2 * sr - 200) / 2 * tt**2))
+        return x
+
+
+SUBTYPES = {".wav": "PCM_16", ".flac": "PCM_16", ".mp3": "MPEG_LAYER_III", ".ogg": "VORBIS"}
+FORMATS = {".wav": "WAV", ".flac": "FLAC", ".mp3": "MP3", ".ogg": "OGG"}
+
+
+def write_clip(path: Path, seconds: float, rate: int, channels: int = 1, seed: int = 0, kind: str = "speech",
+               block_seconds: float = 60.0) -> float:
+    """Write a synthetic clip in blocks (flat memory for an hour-long file); returns its duration."""
+    import soundfile as sf
+
+    ext = path.suffix.lower()
+    syn = Synth(rate, seconds, seed, kind, channels)
+    block = int(block_seconds * rate)
+    with sf.SoundFile(str(path), "w", samplerate=rate, channels=channels, format=FORMATS[ext],
+                      subtype=SUBTYPES[ext]) as f:
+        while syn.pos < syn.n_total:
+            f.write(syn.block(block))
+    return syn.n_total / rate
