@@ -31,9 +31,47 @@ PY = sys.executable
 
 # -- environment -----------------------------------------------------------------------------
 def fakecheck_cmd() -> list[str]:
-    """The installed console script if it is on PATH (what users run), else `python -m fakecheck`."""
-    exe = shutil.which("fakecheck")
-    return [exe] if exe else [PY, "-m", "fakecheck"]
+    """The `fakecheck` console script installed beside this interpreter (what pip/pipx users
+    run), else the one on PATH, else `python -m fakecheck`."""
+    direct = Path(sys.executable).parent / "fakecheck"
+    if direct.is_file():
+        return [str(direct)]
+    found = shutil.which("fakecheck")
+    return [found] if found else [PY, "-m", "fakecheck"]
+
+
+def pyenv_shim(name: str) -> str | None:
+    """$PYENV_ROOT/shims/<name> if this is a pyenv install: what an interactive shell starts.
+
+    (Inside a process started through a shim, PATH already points past the shims.)  A shim is
+    a bash script that runs `pyenv exec`, adding tens of milliseconds to every start."""
+    root = os.environ.get("PYENV_ROOT")
+    p = Path(root) / "shims" / name if root else None
+    return str(p) if p and p.is_file() else None
+
+
+def pyc_cache_env(cache_dir: Path) -> dict[str, str]:
+    """What-if environment: bytecode cached (in cache_dir) even where PYTHONDONTWRITEBYTECODE is set.
+
+    Without a cache, every start recompiles the modules that have no __pycache__ (an editable
+    checkout, or any install under PYTHONDONTWRITEBYTECODE=1)."""
+    return {"PYTHONDONTWRITEBYTECODE": "", "PYTHONPYCACHEPREFIX": str(cache_dir)}
+
+
+def import_profile(argv: Sequence[str], env: dict[str, str] | None = None, top: int = 10) -> list[tuple[str, float]]:
+    """`python -X importtime` of a Python script/command: self import time (s) summed per top-level package."""
+    p = subprocess.run([PY, "-X", "importtime", *argv], env={**os.environ, **(env or {})},
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    per: dict[str, float] = {}
+    for line in p.stderr.splitlines():
+        if not line.startswith("import time:"):
+            continue
+        fields = line[len("import time:"):].split("|")
+        if len(fields) != 3 or not fields[0].strip().isdigit():
+            continue  # the header line
+        pkg = fields[2].strip().split(".")[0]
+        per[pkg] = per.get(pkg, 0.0) + int(fields[0]) / 1e6
+    return sorted(per.items(), key=lambda kv: -kv[1])[:top]
 
 
 def machine_info() -> dict[str, object]:

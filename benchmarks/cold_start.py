@@ -19,10 +19,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     PY,
     fakecheck_cmd,
+    import_profile,
     interleaved,
     machine_info,
     med,
     note,
+    pyc_cache_env,
+    pyenv_shim,
     result,
     run_timed,
     spread,
@@ -61,13 +64,26 @@ def main() -> None:
     with tempdir("cold") as td:
         clip = Path(td) / "one.wav"
         write_clip(clip, 5.0, 16000, 1, seed=1)
+        fc = fakecheck_cmd()
+        scan = [*fc, "scan", str(clip)]
+        pyc = pyc_cache_env(Path(td) / "pyc")
         cases = {
             'python -c "import torch"': lambda: run_timed([PY, "-c", "import torch"], ok_codes=(0,)),
-            "fakecheck scan one.wav": lambda: run_timed([*fakecheck_cmd(), "scan", str(clip)]),
+            "fakecheck scan one.wav": lambda: run_timed(scan),
             'python -c "pass"': lambda: run_timed([PY, "-c", "pass"], ok_codes=(0,)),
+            # what-if rows, not part of the ratio
+            "what-if: scan, bytecode cached": lambda: run_timed(scan, env=pyc),
+            'what-if: "import torch", bytecode cached': lambda: run_timed([PY, "-c", "import torch"], env=pyc,
+                                                                          ok_codes=(0,)),
         }
+        shim_fc, shim_py = pyenv_shim("fakecheck"), pyenv_shim("python")
+        if shim_fc and shim_py:
+            cases['via pyenv shim: python -c "import torch"'] = lambda: run_timed([shim_py, "-c", "import torch"],
+                                                                                  ok_codes=(0,))
+            cases["via pyenv shim: fakecheck scan one.wav"] = lambda: run_timed([shim_fc, "scan", str(clip)])
         note(f"timing {len(cases)} commands x {n} (+1 warm-up) ...")
         times = interleaved(cases, n, warmup=1)
+        imports = import_profile(scan, top=12)
         steps: dict[str, list[float]] = {}
         import subprocess
 
@@ -83,6 +99,9 @@ def main() -> None:
     print(table(["command", "median s", "range s", "vs import torch"], rows))
     print(f"\nratio scan / import torch = {scan / base:.2f} (goal <= 1.3); "
           f"scan - import torch = {scan - base:.3f} s")
+    print(f"\nscript: {fc[0]}")
+    print("self import time per top-level package in one scan (python -X importtime): "
+          + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in imports))
     print("\nbreakdown of one scan, in-process, cumulative order (median s):")
     srows = [[k, med(xs)] for k, xs in steps.items()]
     print(table(["step", "median s"], srows))
@@ -94,6 +113,7 @@ def main() -> None:
         "ratio_scan_vs_import_torch": round(scan / base, 3),
         "extra_over_import_torch_s": round(scan - base, 3),
         "runs": {k: [round(x, 3) for x in xs] for k, xs in times.items()},
+        "import_ms_by_package": {k: round(v * 1000, 1) for k, v in imports},
         "breakdown_s": {k: round(med(xs), 4) for k, xs in steps.items()},
     }, info)
 

@@ -20,7 +20,22 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import PY, fakecheck_cmd, interleaved, machine_info, med, note, result, run_timed, spread, table  # noqa: E402
+from _common import (  # noqa: E402
+    PY,
+    fakecheck_cmd,
+    import_profile,
+    interleaved,
+    machine_info,
+    med,
+    note,
+    pyc_cache_env,
+    pyenv_shim,
+    result,
+    run_timed,
+    spread,
+    table,
+    tempdir,
+)
 
 COMPLETE_ENV = {"_FAKECHECK_COMPLETE": "complete_bash", "COMP_WORDS": "fakecheck sc", "COMP_CWORD": "1"}
 
@@ -63,8 +78,25 @@ def main() -> None:
         "completion 'fakecheck sc<TAB>'": lambda: run_timed(fc, env=COMPLETE_ENV, ok_codes=(0,)),
         'python -c "pass"': lambda: run_timed([PY, "-c", "pass"], ok_codes=(0,)),
     }
-    note(f"timing {len(cases)} commands x {n} (+1 warm-up) ...")
-    times = interleaved(cases, n, warmup=1)
+    # What-if rows (not part of the ratios): how much each known cost is worth.
+    cache = tempdir("pyc")
+    pyc = pyc_cache_env(Path(cache.name))
+    whatif = {
+        "what-if: --help, TYPER_USE_RICH=0 (plain click help)":
+            lambda: run_timed([*fc, "--help"], env={"TYPER_USE_RICH": "0"}, ok_codes=(0,)),
+        "what-if: --help, bytecode cached": lambda: run_timed([*fc, "--help"], env=pyc, ok_codes=(0,)),
+        "what-if: completion, bytecode cached": lambda: run_timed(fc, env={**COMPLETE_ENV, **pyc}, ok_codes=(0,)),
+        'what-if: python -c "import typer", bytecode cached':
+            lambda: run_timed([PY, "-c", "import typer"], env=pyc, ok_codes=(0,)),
+    }
+    shim_fc, shim_py = pyenv_shim("fakecheck"), pyenv_shim("python")
+    if shim_fc and shim_py:
+        whatif['via pyenv shim: python -c "import typer"'] = lambda: run_timed([shim_py, "-c", "import typer"],
+                                                                                 ok_codes=(0,))
+        whatif["via pyenv shim: fakecheck --help"] = lambda: run_timed([shim_fc, "--help"], ok_codes=(0,))
+    note(f"timing {len(cases) + len(whatif)} commands x {n} (+1 warm-up) ...")
+    times = interleaved({**cases, **whatif}, n, warmup=1)
+    cache.cleanup()
 
     mods = {}
     for label, argv, env in (("fakecheck --help", ["--help"], {}), ("completion", [], COMPLETE_ENV)):
@@ -72,10 +104,15 @@ def main() -> None:
         line = [x for x in q.stderr.splitlines() if x.startswith("MODULES ")]
         mods[label] = json.loads(line[-1][8:]) if line else {"error": q.stderr[-300:]}
 
+    imports = {"--help": import_profile([*fc, "--help"]), "completion": import_profile(fc, env=COMPLETE_ENV)}
+
     base = med(times['python -c "import typer"'])
     rows = [[k, med(xs), spread(xs), med(xs) / base] for k, xs in times.items()]
-    print(f"\nmedian of {n}, interleaved; load at start {info['loadavg_start']}")
+    print(f"\nmedian of {n}, interleaved; load at start {info['loadavg_start']}; script {fc[0]}")
     print(table(["command", "median s", "range s", "vs import typer"], rows))
+    print("\nself import time per top-level package (python -X importtime, one run):")
+    for label, prof in imports.items():
+        print(f"  {label:<11} " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in prof))
     h, c = med(times["fakecheck --help"]), med(times["completion 'fakecheck sc<TAB>'"])
     print(f"\nratios: --help {h / base:.2f}, completion {c / base:.2f} (goal <= 2)")
     for label, m in mods.items():
@@ -95,6 +132,7 @@ def main() -> None:
         "ratio_completion_vs_import_typer": round(c / base, 3),
         "completion_answer": completion_answer,
         "modules": mods,
+        "import_ms_by_package": {k: {p: round(v * 1000, 1) for p, v in prof} for k, prof in imports.items()},
         "runs": {k: [round(x, 3) for x in xs] for k, xs in times.items()},
     }, info)
 

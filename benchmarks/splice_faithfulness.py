@@ -65,7 +65,8 @@ def main() -> None:
         for kind in ("corpus", "gl"):
             s = stats.setdefault(kind, {"hit": [], "rollout": [], "occlusion": [], "p_fake": []})
             for k in range(args.splices):
-                a, b, c = (audio.trim_silence(audio.load(real[i].path)) for i in rng.choice(len(real), 3, replace=False))
+                picks = rng.choice(len(real), 3, replace=False)
+                a, b, c = (audio.trim_silence(audio.load(real[i].path)) for i in picks)
                 src = audio.load(spoof[rng.integers(len(spoof))].path) if kind == "corpus" else griffin_lim(c)
                 fake = fill(audio.trim_silence(src) if kind == "corpus" else src, float(rng.uniform(4, 6)))
                 x = np.concatenate([fill(a, 8), fake, fill(b, 8)])

@@ -35,13 +35,14 @@ def main() -> None:
         cmd[3:3] = ["--extra", str(args.extra)]
     else:
         print(f"note: {args.extra} not found; training on the corpus alone", file=sys.stderr)
-    for stale in (args.out, args.out.with_name(args.out.name + ".state"), args.out.with_name(args.out.stem + ".metrics.jsonl")):
+    log_path = args.out.with_name(args.out.stem + ".metrics.jsonl")
+    for stale in (args.out, args.out.with_name(args.out.name + ".state"), log_path):
         stale.unlink(missing_ok=True)
     print("running:", " ".join(cmd), flush=True)
     t0 = time.time()
     subprocess.run(cmd, check=True)
     wall = time.time() - t0
-    log = [json.loads(line) for line in args.out.with_name(args.out.stem + ".metrics.jsonl").read_text().splitlines()]
+    log = [json.loads(line) for line in log_path.read_text().splitlines()]
     per_epoch = sum(r["epoch_seconds"] for r in log) / len(log)
     best = min(r["val_eer"] for r in log)
     print(f"{'end-to-end wall time':28s} {wall / 60:6.1f} min")

@@ -82,6 +82,15 @@ def atomic_save(obj: Any, path: str | os.PathLike[str]) -> None:
         raise
 
 
+def remove_stale_temps(path: str | os.PathLike[str]) -> int:
+    """Delete temp files that a killed atomic_save (SIGKILL mid-write) left beside `path`."""
+    path = Path(path)
+    stale = list(path.parent.glob(f".{path.name}.*.tmp"))
+    for f in stale:
+        f.unlink(missing_ok=True)
+    return len(stale)
+
+
 def save(ckpt: Checkpoint, path: str | os.PathLike[str]) -> None:
     atomic_save(ckpt.to_dict(), path)
 

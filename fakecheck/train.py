@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from . import audio, calibration, metrics
 from .augment import AugmentConfig, augment, random_crop
-from .checkpoint import Checkpoint, atomic_save, read_data
+from .checkpoint import Checkpoint, atomic_save, read_data, remove_stale_temps
 from .checkpoint import save as save_checkpoint
 from .datasets import Row
 from .features import FeatureConfig, lfcc
@@ -185,6 +185,9 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
     state_path = out.with_name(out.name + ".state")
     log_path = out.with_name(out.stem + ".metrics.jsonl")
     rank, world = _dist()
+    if rank == 0:
+        for p in (out, state_path):
+            remove_stale_temps(p)  # left by a run killed mid-write; the real files are intact
     emit: Hook = hook if (hook and rank == 0) else (lambda e: None)
     model_cfg = model_cfg or ModelConfig(n_features=feature_cfg.n_features)
     if model_cfg.n_features != feature_cfg.n_features:

@@ -120,7 +120,8 @@ def test_spliced_synthetic_segment_is_localised(corpus, tmp_path):
     rows.sort(key=lambda r: r["path"])
     clips = [audio.trim_silence(audio.load(corpus / r["path"])) for r in rows[:4]]
     fake = griffin_lim_resynthesis(np.concatenate(clips[1:3])[: 6 * 16_000])
-    real_a, real_b = np.concatenate([clips[0], clips[0]])[: 8 * 16_000], np.concatenate([clips[3], clips[3]])[: 8 * 16_000]
+    real_a = np.concatenate([clips[0], clips[0]])[: 8 * 16_000]
+    real_b = np.concatenate([clips[3], clips[3]])[: 8 * 16_000]
     x = np.concatenate([real_a, fake, real_b])
     lo, hi = len(real_a) / 16_000, (len(real_a) + len(fake)) / 16_000
     path = tmp_path / "spliced.wav"
