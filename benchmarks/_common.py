@@ -103,17 +103,39 @@ def tempdir(prefix: str) -> tempfile.TemporaryDirectory[str]:
 
 
 # -- timing -----------------------------------------------------------------------------------
+class Timing(float):
+    """Wall seconds (the float value) plus the child's CPU seconds (user + system) in .cpu.
+
+    CPU time is less sensitive than wall time to other work on a shared machine; both
+    are reported where it matters (throughput)."""
+
+    cpu: float
+
+    def __new__(cls, wall: float, cpu: float) -> Timing:
+        obj = super().__new__(cls, wall)
+        obj.cpu = cpu
+        return obj
+
+
 def run_timed(argv: Sequence[str], env: dict[str, str] | None = None, ok_codes: Sequence[int] = (0, 1),
-              stdout: int | None = subprocess.DEVNULL) -> float:
-    """Wall seconds of one subprocess run; raise if its exit code is not in ok_codes."""
+              stdout: int | None = subprocess.DEVNULL) -> Timing:
+    """Wall (and CPU) seconds of one subprocess run; raise if its exit code is not in ok_codes."""
     full_env = {**os.environ, **(env or {})}
-    t0 = time.perf_counter()
-    p = subprocess.run(list(argv), env=full_env, stdout=stdout, stderr=subprocess.PIPE)
-    dt = time.perf_counter() - t0
-    if p.returncode not in ok_codes:
-        err = p.stderr.decode("utf-8", "replace").strip().splitlines()[-5:]
-        raise RuntimeError(f"{' '.join(map(str, argv))} exited {p.returncode}: {' | '.join(err)}")
-    return dt
+    with tempfile.TemporaryFile() as err_file:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(list(argv), env=full_env, stdout=stdout, stderr=err_file)
+        _, status, ru = os.wait4(p.pid, 0)  # this child's own rusage (its threads and waited-for children)
+        dt = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        if p.returncode not in ok_codes:
+            err_file.seek(0)
+            err = err_file.read().decode("utf-8", "replace").strip().splitlines()[-5:]
+            raise RuntimeError(f"{' '.join(map(str, argv))} exited {p.returncode}: {' | '.join(err)}")
+    return Timing(dt, ru.ru_utime + ru.ru_stime)
+
+
+def cpu_of(xs: Sequence[float]) -> list[float]:
+    return [getattr(x, "cpu", float("nan")) for x in xs]
 
 
 def interleaved(cases: dict[str, Callable[[], float]], n: int, warmup: int = 1) -> dict[str, list[float]]:
@@ -143,7 +165,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = []
     for j, r in enumerate(cells):
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+        padded = (c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        lines.append("  ".join(padded))
         if j == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)

@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     PY,
+    cpu_of,
     fakecheck_cmd,
     import_profile,
     interleaved,
@@ -94,9 +95,9 @@ def main() -> None:
 
     base = med(times['python -c "import torch"'])
     scan = med(times["fakecheck scan one.wav"])
-    rows = [[k, med(xs), spread(xs), med(xs) / base] for k, xs in times.items()]
+    rows = [[k, med(xs), spread(xs), med(xs) / base, med(cpu_of(xs))] for k, xs in times.items()]
     print(f"\nmedian of {n}, interleaved; load at start {info['loadavg_start']}")
-    print(table(["command", "median s", "range s", "vs import torch"], rows))
+    print(table(["command", "median s", "range s", "vs import torch", "CPU s"], rows))
     print(f"\nratio scan / import torch = {scan / base:.2f} (goal <= 1.3); "
           f"scan - import torch = {scan - base:.3f} s")
     print(f"\nscript: {fc[0]}")

@@ -77,7 +77,8 @@ def main() -> None:
             f"explain {lk} --json /dev/null (rollout)":
                 lambda: run_timed([*fc, "explain", str(ten), "--json", "/dev/null"], ok_codes=ok),
             f"explain {sk} --mode occlusion --json /dev/null":
-                lambda: run_timed([*fc, "explain", str(one), "--mode", "occlusion", "--json", "/dev/null"], ok_codes=ok),
+                lambda: run_timed([*fc, "explain", str(one), "--mode", "occlusion", "--json", "/dev/null"],
+                                  ok_codes=ok),
             f"baseline: scan {lk} --quiet": lambda: run_timed([*fc, "scan", str(ten), "--quiet"], ok_codes=ok),
             f"baseline: scan {sk} --quiet": lambda: run_timed([*fc, "scan", str(one), "--quiet"], ok_codes=ok),
             'baseline: python -c "import torch"': lambda: run_timed([PY, "-c", "import torch"], ok_codes=(0,)),

@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     PY,
+    cpu_of,
     fakecheck_cmd,
     import_profile,
     interleaved,
@@ -107,9 +108,9 @@ def main() -> None:
     imports = {"--help": import_profile([*fc, "--help"]), "completion": import_profile(fc, env=COMPLETE_ENV)}
 
     base = med(times['python -c "import typer"'])
-    rows = [[k, med(xs), spread(xs), med(xs) / base] for k, xs in times.items()]
+    rows = [[k, med(xs), spread(xs), med(xs) / base, med(cpu_of(xs))] for k, xs in times.items()]
     print(f"\nmedian of {n}, interleaved; load at start {info['loadavg_start']}; script {fc[0]}")
-    print(table(["command", "median s", "range s", "vs import typer"], rows))
+    print(table(["command", "median s", "range s", "vs import typer", "CPU s"], rows))
     print("\nself import time per top-level package (python -X importtime, one run):")
     for label, prof in imports.items():
         print(f"  {label:<11} " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in prof))

@@ -13,8 +13,9 @@ Measured, interleaved round by round so every figure sees the same load:
   2. decode-only baseline: a subprocess running fakecheck.audio.stream over every file
      (same interpreter, same startup, no torch);
   3. in-process (one worker process, startup excluded): decode only, decode + window
-     cutting (iter_windows), Detector.analyse_files for the same four settings, and the
-     model alone (score_windows on 32-window batches, scaled to the folder's window count).
+     cutting (iter_windows), Detector.analyse_files for the same four settings, the model
+     alone (score_windows on 32-window batches, scaled to the folder's window count) and,
+     within it, the LFCC features alone.
 Figures: wall seconds (median), x real time (audio seconds / wall second), ratio to decode-only.
 Goals: >= 500x real time, scan <= 2x decode-only.
 """
@@ -32,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     PY,
+    cpu_of,
     fakecheck_cmd,
     interleaved,
     machine_info,
@@ -141,12 +143,47 @@ def worker(folder: str, n: int) -> None:
             det.score_windows(batch)
         return (time.perf_counter() - t0) / reps  # seconds per 32 windows
 
-    cases = {"decode": decode, "decode+windows": windows}
+    from fakecheck.features import lfcc
+
+    xb = torch.from_numpy(batch)
+
+    def features(threads: int) -> float:
+        torch.set_num_threads(threads)
+        reps = 5
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            for _ in range(reps):
+                lfcc(xb, det.features)
+        return (time.perf_counter() - t0) / reps
+
+    def fast_mixdown(x: np.ndarray) -> np.ndarray:
+        """What-if for audio._mixdown: add the two columns of stereo instead of x.mean(axis=1),
+        which numpy runs as a slow strided reduction over a length-2 axis.  Same values."""
+        if x.shape[1] != 2:
+            return orig_mixdown(x)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return (x[:, 0] + x[:, 1]) * np.float32(0.5)
+
+    orig_mixdown = audio._mixdown
+
+    def patched(fn):  # run fn with audio._mixdown replaced
+        def run() -> float:
+            audio._mixdown = fast_mixdown
+            try:
+                return fn()
+            finally:
+                audio._mixdown = orig_mixdown
+        return run
+
+    cases = {"decode": decode, "decode+windows": windows,
+             "what-if: decode, fast mixdown": patched(decode),
+             "what-if: analyse_files j2 t1, fast mixdown": patched(lambda: analyse(2, 1))}
     for j in JOBS:
         for t in THREADS:
             cases[f"analyse_files j{j} t{t}"] = lambda j=j, t=t: analyse(j, t)
     for t in THREADS:
         cases[f"model t{t}"] = lambda t=t: model(t)
+        cases[f"features t{t}"] = lambda t=t: features(t)
     times = interleaved(cases, n, warmup=1)
     print(json.dumps({"times": times, "n_windows": n_windows, "batch": DEFAULT_BATCH_SIZE}))
 
@@ -209,7 +246,7 @@ CATEGORIES = (  # first match, searched from the leaf towards the root of each s
     ("probe (sf.info)", ("probe (fakecheck/audio.py",)),
     ("batch assembly / verdicts", ("_score_batch (", "_verdict (")),
     ("model load (checkpoint)", ("load (fakecheck/checkpoint.py", "Detector.load (")),
-    ("imports / interpreter startup", ("<module> (", "_find_and_load (")),
+    ("imports", ("_find_and_load (", "_call_with_frames_removed (")),
     ("queue / thread waits", ("Condition.wait (", "Queue.get (", "Queue.put (")),
 )
 
@@ -271,6 +308,10 @@ def main() -> None:
                 cases[f"scan --jobs {j} threads {t}"] = lambda j=j, t=t: run_timed(
                     [*fakecheck_cmd(), "scan", str(folder), "--quiet", "--jobs", str(j)],
                     env={"FAKECHECK_THREADS": str(t)})
+        # what-if: OpenMP threads sleep instead of spinning while they wait (see threads.py)
+        cases["what-if: scan --jobs 2 threads 2, OMP_WAIT_POLICY=PASSIVE"] = lambda: run_timed(
+            [*fakecheck_cmd(), "scan", str(folder), "--quiet", "--jobs", "2"],
+            env={"FAKECHECK_THREADS": "2", "OMP_WAIT_POLICY": "PASSIVE"})
         note(f"timing {len(cases)} subprocess cases x {n} (+1 warm-up) ...")
         sub = interleaved(cases, n, warmup=1)
 
@@ -285,18 +326,22 @@ def main() -> None:
         prof = profile(folder, tmp) if args.profile else None
 
     dec = med(sub["decode-only (subprocess)"])
+    dec_cpu = med(cpu_of(sub["decode-only (subprocess)"]))
     rows_out = []
     figures: dict[str, object] = {"audio_s": round(audio_s, 1), "files": n_files, "repeats": n, "verdicts": verdicts,
                                   "subprocess": {}, "inprocess": {}}
     for k, xs in sub.items():
-        m = med(xs)
-        rows_out.append([k, m, spread(xs), audio_s / m, m / dec])
+        m, c = med(xs), med(cpu_of(xs))
+        rows_out.append([k, m, spread(xs), audio_s / m, m / dec, c, c / dec_cpu])
         figures["subprocess"][k] = {"median_s": round(m, 3), "x_realtime": round(audio_s / m, 1),
-                                    "vs_decode_only": round(m / dec, 2), "runs": [round(x, 3) for x in xs]}
+                                    "vs_decode_only": round(m / dec, 2), "runs": [round(x, 3) for x in xs],
+                                    "cpu_s": round(c, 3), "cpu_vs_decode_only": round(c / dec_cpu, 2)}
     print(f"\nfolder: {n_files} files, {audio_s:.0f} s of audio ({audio_s / 60:.1f} min); median of {n}; "
           f"{os.cpu_count()} CPUs, load at start {info['loadavg_start']}")
     print("\n[1,2] subprocess wall time (startup included)")
-    print(table(["case", "median s", "range s", "x real time", "vs decode-only"], rows_out))
+    print(table(["case", "median s", "range s", "x real time", "vs decode-only", "CPU s", "CPU vs decode-only"],
+                rows_out))
+    print("(CPU s: user + system time of the process, all threads; less sensitive to other load than wall time)")
     d = med(sub[f"scan --jobs {DEFAULT[0]} threads {DEFAULT[1]}"])
     figures["default_scan_s"] = round(d, 3)
     figures["default_x_realtime"] = round(audio_s / d, 1)
@@ -308,7 +353,7 @@ def main() -> None:
         idec = med(t["decode"])
         rows_in = []
         for k, xs in t.items():
-            if k.startswith("model"):
+            if k.startswith(("model", "features")):
                 per_batch = med(xs)
                 m = per_batch * nw / bs
                 label = f"{k} (x{nw} windows, est.)"

@@ -28,7 +28,7 @@ FORMAT = "fakecheck-checkpoint"
 FORMAT_VERSION = 1
 BUNDLED_MODEL_NAME = "fakecheck-default.pt"
 # SHA-256 of models/fakecheck-default.pt; a mismatch means a damaged or swapped file.
-BUNDLED_MODEL_SHA256 = "512b8c3d4bda053b7c7f82fb716d34618a320fa195131527246e750abb6cb86d"
+BUNDLED_MODEL_SHA256 = "e8aa53c4e938c58c95a7c9a35c99cf51b0bcdfdf66c0ed4da0bb4ebe5fdcd66f"
 DEFAULT_THRESHOLD = 0.5  # on calibrated p_fake: the Bayes decision for equal priors and costs
 
 

@@ -171,7 +171,7 @@ def scan(
     if show_table and interactive and rows:
         out.print(render.scan_table(rows))
     if not quiet:
-        err.print(render.summary_line(counts, wall, audio_s, skipped), markup=False, highlight=False)
+        err.print(render.summary_line(counts, wall, audio_s, skipped), markup=False, highlight=False, soft_wrap=True)
     if code == EXIT_OK:
         code = EXIT_INPUT_ERROR if counts.get("ERROR") else EXIT_FAKE if counts.get("FAKE") else EXIT_OK
     raise typer.Exit(code)
@@ -265,7 +265,7 @@ def _train_hook(err: Console) -> Any:
         elif kind == "decoded":
             err.print(f"decoded in {e['seconds']:.0f} s; {len(e['errors'])} clips skipped", markup=False)
             for line in e["errors"][:5]:
-                err.print(f"  skipped {line}", markup=False)
+                err.print(f"  skipped {line}", markup=False, soft_wrap=True)
         elif kind == "step" and err.is_terminal:
             err.print(f"epoch {e['epoch'] + 1} step {e['step']}/{e['steps']} loss {e['loss']:.3f}", end="\r",
                       markup=False)
