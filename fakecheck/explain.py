@@ -9,8 +9,8 @@ Maps (each a distribution over the tokens of a window, seen from the pooled outp
              attention rollout (Abnar & Zuidema 2020) with the residual path counted.
     last     pool_weights @ mean_heads(A_last)
     layer:N  pool_weights @ mean_heads(A_N)   (N counts from 1)
-When the clip is judged FAKE, window maps are weighted by the window's P(fake), so the
-clip map says where the evidence for FAKE was; otherwise windows count equally.
+Window maps are weighted by each window's P(fake), so the clip map says where the
+evidence for FAKE was, also inside a clip whose overall verdict is REAL (a partial fake).
 """
 
 from __future__ import annotations
@@ -146,7 +146,6 @@ def explain_file(det: Detector, path: str | os.PathLike[str], mode: str = "rollo
     acc_heads = np.zeros((cfg.n_layers, cfg.n_heads, n_grid))
     cover = np.zeros(n_grid)
     energy = np.full(n_grid, -120.0)
-    weight_by_p = verdict.verdict == "FAKE"
     _, wins = _windows(path)
     pending: list[Window] = []
 
@@ -155,7 +154,7 @@ def explain_file(det: Detector, path: str | os.PathLike[str], mode: str = "rollo
         maps = window_maps(det, batch)
         chosen = occlusion_map(det, batch) if kind == "occlusion" else (
             maps["rollout"] if kind == "rollout" else maps["layers"][:, layer])
-        weights = det.p_fake(maps["score"]) if weight_by_p else np.ones(len(pending))
+        weights = det.p_fake(maps["score"])
         for b, w in enumerate(pending):
             valid = min(n_tok, max(1, w.length // tok))  # drop repeat-padded tokens of short clips
             g0 = w.start // tok

@@ -217,7 +217,7 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
     steps_per_epoch = math.ceil((cfg.clips_per_epoch or len(train_clips)) / (cfg.batch_size * world))
     total_steps = steps_per_epoch * cfg.epochs
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    start_epoch, best_eer, bad_epochs, history = 0, math.inf, 0, []
+    start_epoch, best_eer, best_loss, bad_epochs, history = 0, math.inf, math.inf, 0, []
     if resume:
         if not state_path.is_file():
             raise TrainingError(f"--resume: no training state at {state_path}")
@@ -225,6 +225,7 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["optimizer"])
         start_epoch, best_eer, bad_epochs = int(st["epoch"]) + 1, float(st["best_eer"]), int(st["bad_epochs"])
+        best_loss = float(st.get("best_loss", math.inf))
         history = list(st["history"])
         emit({"event": "resumed", "epoch": start_epoch})
     ddp_model: torch.nn.Module = model
@@ -265,12 +266,15 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
             labels = np.array([r.label for r in val_rows])
             bona, spoof = scores[ok & (labels == 0)], scores[ok & (labels == 1)]
             eer = metrics.compute_eer(bona, spoof)[0]
-            record = {"epoch": epoch, "train_loss": float(np.mean(losses)), "val_eer": eer,
+            s_ok, y_ok = torch.as_tensor(scores[ok]), torch.as_tensor(labels[ok], dtype=torch.float64)
+            val_loss = float(F.binary_cross_entropy_with_logits(s_ok, y_ok))
+            record = {"epoch": epoch, "train_loss": float(np.mean(losses)), "val_eer": eer, "val_loss": val_loss,
                       "epoch_seconds": train_seconds, "lr": opt.param_groups[0]["lr"]}
             history.append(record)
-            improved = eer < best_eer
+            # Ties in EER are common on small validation sets (EER 0 early on); break them by loss.
+            improved = eer < best_eer or (eer == best_eer and val_loss < best_loss)
             if improved:
-                best_eer, bad_epochs = eer, 0
+                best_eer, best_loss, bad_epochs = eer, val_loss, 0
                 cal = calibration.fit(scores[ok], labels[ok])
                 best = Checkpoint(SpoofTransformer(model_cfg), feature_cfg, cal)
                 best.model.load_state_dict(model.state_dict())
@@ -284,7 +288,8 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
             with open(log_path, "a", encoding="utf-8") as f:
                 f.write(json.dumps({**record, "best_val_eer": best_eer, "improved": improved}) + "\n")
             atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
-                         "best_eer": best_eer, "bad_epochs": bad_epochs, "history": history}, state_path)
+                         "best_eer": best_eer, "best_loss": best_loss, "bad_epochs": bad_epochs,
+                         "history": history}, state_path)
             emit({"event": "epoch", **record, "best_val_eer": best_eer, "improved": improved})
         if world > 1:
             flag = torch.tensor([bad_epochs], dtype=torch.int64)
