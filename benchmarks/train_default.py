@@ -35,7 +35,7 @@ def main() -> None:
         cmd[3:3] = ["--extra", str(args.extra)]
     else:
         print(f"note: {args.extra} not found; training on the corpus alone", file=sys.stderr)
-    log_path = args.out.with_name(args.out.stem + ".metrics.jsonl")
+    log_path = args.out.with_name(args.out.name + ".metrics.jsonl")
     for stale in (args.out, args.out.with_name(args.out.name + ".state"), log_path):
         stale.unlink(missing_ok=True)
     print("running:", " ".join(cmd), flush=True)

@@ -1,9 +1,9 @@
 """The fakecheck command line: parse, call the library, render.  Errors become exit codes.
 
 Exit codes (scan): 0 nothing flagged, 1 at least one FAKE, 2 usage error (bad option,
-unusable model or output path), 3 at least one input could not be analysed (ERROR rows),
-4 an output could not be written mid-run, 130 interrupted.  When several apply the
-highest wins except 130, which always wins: 4 > 3 > 2 > 1 > 0.
+unusable model, device or output path), 3 at least one input could not be analysed (ERROR
+rows), 4 an output could not be written mid-run, 5 internal error (a bug: please report it),
+130 interrupted.  When several apply: 130 > 5 > 4 > 3 > 1 > 0 (2 stops before any work).
 
 torch and librosa are imported inside the commands only: --help and shell
 completion (which re-runs this program on every TAB) stay fast.
@@ -25,12 +25,18 @@ from . import __version__
 if TYPE_CHECKING:
     from rich.console import Console
 
-EXIT_OK, EXIT_FAKE, EXIT_USAGE, EXIT_INPUT_ERROR, EXIT_WRITE_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+# OpenMP threads that spin-wait while a peer is descheduled made one training step 10x slower on
+# 2 busy cores (benchmarks/threads.py); passive waiting removes that.  Must be set before torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+EXIT_OK, EXIT_FAKE, EXIT_USAGE, EXIT_INPUT_ERROR, EXIT_WRITE_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 
 app = typer.Typer(
     name="fakecheck",
     help="Tell genuine speech from synthetic speech (TTS, voice conversion, vocoders), and show where the model looked.",
     no_args_is_help=True,
+    # Plain click help: Typer's Rich help formatter costs ~70 ms of imports on every --help.
+    rich_markup_mode=None,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -108,7 +114,7 @@ def scan(
     scores: Annotated[str | None, typer.Option("--scores", help="Write ASVspoof 'trial score' lines to FILE.")] = None,
     model: Annotated[Path | None, typer.Option("--model", help="Checkpoint to use instead of the bundled model.")] = None,
     threshold: Annotated[float | None, typer.Option("--threshold", help="P(fake) at or above which a clip is FAKE.")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")] = 32,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")] = 8,
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Decoder threads running beside inference.")] = 2,
     shard: Annotated[str | None, typer.Option("--shard", help="K/N: scan only the K-th of N deterministic parts.")] = None,
     device: Annotated[str | None, typer.Option("--device", help="cpu, cuda, mps or auto.")] = None,
@@ -214,7 +220,9 @@ def train(
     rank = int(os.environ.get("RANK", "0"))
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.distributed.is_initialized():
         torch.distributed.init_process_group("nccl" if torch.cuda.is_available() and device != "cpu" else "gloo")
-    torch.set_num_threads(int(os.environ.get("FAKECHECK_THREADS", "1")))
+    from .inference import _threads_default
+
+    torch.set_num_threads(_threads_default())
     try:
         rows = [r for d in data for r in datasets.load_dataset(d, fmt)]
         datasets.validate(rows)
@@ -390,6 +398,9 @@ def explain(
             render.explanation_png(result, png)
         except ImportError as exc:
             raise _fail(str(exc)) from None
+        except ValueError as exc:  # an ERROR/empty result has no picture; the verdict still prints
+            _, err = _consoles()
+            err.print(f"--png skipped: {exc}", markup=False)
     if json_out != "-":
         colour = out.is_terminal and not os.environ.get("NO_COLOR")
         cols = width or max(20, out.width - 14)
@@ -434,4 +445,4 @@ def main() -> None:
         if _state["debug"]:
             raise
         sys.stderr.write(f"error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)\n")
-        sys.exit(EXIT_WRITE_ERROR if isinstance(exc, OSError) else 1)
+        sys.exit(EXIT_WRITE_ERROR if isinstance(exc, OSError) else EXIT_INTERNAL)

@@ -33,7 +33,7 @@ class FeatureConfig:
     n_fft: int = N_FFT
     win_length: int = WIN_LENGTH
     hop_length: int = HOP_LENGTH
-    n_filters: int = 64  # linear triangular filters, 125 Hz apart over 0-8 kHz
+    n_filters: int = 64  # linear triangular filters, centres ~123 Hz apart over 0-8 kHz
     n_lfcc: int = 20  # cepstral coefficients kept (c0..c19)
     deltas: bool = True  # append first and second time derivatives
     delta_width: int = 2  # regression half-width in frames for the deltas

@@ -50,11 +50,6 @@ def _num(v: Any) -> Any:
     return v if v is None or isinstance(v, float | int) else str(v)
 
 
-def trial_id(path: str) -> str:
-    """ASVspoof trial ids are whitespace-free tokens; we keep the path with whitespace replaced."""
-    return "_".join(path.split()) or "_"
-
-
 class Sink:
     """One output target ('-' is stdout) in one format: csv, json, jsonl or scores."""
 
@@ -63,7 +58,7 @@ class Sink:
         self.rows: list[dict[str, Any]] = []
         try:
             self.stream: IO[str] = sys.stdout if target == "-" else open(  # noqa: SIM115
-                target, "w", encoding="utf-8", newline=""
+                target, "w", encoding="utf-8", errors="backslashreplace", newline=""
             )
         except OSError as exc:
             raise OutputError(f"cannot write {fmt} output to {target}: {exc.strerror}") from None
@@ -76,6 +71,8 @@ class Sink:
             self.stream.flush()
         except OSError as exc:
             raise OutputError(f"writing {self.target} failed: {exc.strerror}") from None
+        except UnicodeEncodeError:  # a name that is not valid UTF-8 on a strict stdout
+            self._write(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
     def add(self, row: dict[str, Any]) -> None:
         if self.fmt == "csv":
@@ -84,8 +81,11 @@ class Sink:
             self._write(json.dumps({"schema_version": self.meta["schema_version"], **row}, ensure_ascii=False) + "\n")
         elif self.fmt == "scores":
             if row.get("score") is not None:
-                # ASVspoof scoring scripts expect higher = bona fide: write the negated spoof score.
-                self._write(f"{trial_id(row['path'])} {-float(row['score']):.6f}\n")
+                from .metrics import write_trial_scores  # the one writer, shared with `evaluate`
+
+                buf = io.StringIO()
+                write_trial_scores(buf, [(row["path"], float(row["score"]))])
+                self._write(buf.getvalue())
         else:
             self.rows.append(row)
 

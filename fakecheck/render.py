@@ -156,6 +156,8 @@ def explanation_png(ex: Any, path: Any) -> None:
     import numpy as np
 
     n = ex.attention.size
+    if n == 0:
+        raise ValueError(f"nothing to draw: {ex.verdict.verdict} ({ex.verdict.error})")
     dur = n * ex.token_seconds
     fig, axes = plt.subplots(3, 1, figsize=(10, 5), sharex=True, gridspec_kw={"height_ratios": [3, 1, 1]})
     rows = np.vstack([ex.attention / max(ex.attention.max(), 1e-12),

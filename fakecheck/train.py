@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from . import audio, calibration, metrics
 from .augment import AugmentConfig, augment, random_crop
-from .checkpoint import Checkpoint, atomic_save, read_data, remove_stale_temps
+from .checkpoint import Checkpoint, ModelLoadError, atomic_save, read_data, remove_stale_temps
 from .checkpoint import save as save_checkpoint
 from .datasets import Row
 from .features import FeatureConfig, lfcc
@@ -183,7 +183,7 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
     cfg = cfg or TrainConfig()
     out = Path(out)
     state_path = out.with_name(out.name + ".state")
-    log_path = out.with_name(out.stem + ".metrics.jsonl")
+    log_path = out.with_name(out.name + ".metrics.jsonl")
     rank, world = _dist()
     if rank == 0:
         for p in (out, state_path):
@@ -221,13 +221,22 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
     if resume:
         if not state_path.is_file():
             raise TrainingError(f"--resume: no training state at {state_path}")
-        st = read_data(state_path)
-        model.load_state_dict(st["model"])
-        opt.load_state_dict(st["optimizer"])
+        try:
+            st = read_data(state_path)
+            model.load_state_dict(st["model"])
+            opt.load_state_dict(st["optimizer"])
+        except (KeyError, RuntimeError, ValueError, ModelLoadError) as exc:
+            raise TrainingError(f"--resume: {state_path} does not match this model or is damaged ({exc})") from None
         start_epoch, best_eer, bad_epochs = int(st["epoch"]) + 1, float(st["best_eer"]), int(st["bad_epochs"])
         best_loss = float(st.get("best_loss", math.inf))
         history = list(st["history"])
         emit({"event": "resumed", "epoch": start_epoch})
+    if rank == 0:
+        # The log must agree with the state: drop epochs the state does not know (a kill between
+        # the log write and the state write), and start afresh when not resuming.
+        kept = [line for line in (log_path.read_text(encoding="utf-8").splitlines() if resume and log_path.exists()
+                                  else []) if json.loads(line)["epoch"] < start_epoch]
+        log_path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
     ddp_model: torch.nn.Module = model
     if world > 1:
         ddp_model = torch.nn.parallel.DistributedDataParallel(model)

@@ -10,7 +10,6 @@ import soundfile as sf
 from conftest import speechlike
 from typer.testing import CliRunner
 
-from fakecheck import audio
 from fakecheck.cli import app
 from fakecheck.explain import explain_file, parse_mode, rollout, top_segments
 from fakecheck.inference import Detector
@@ -145,4 +144,5 @@ def test_spliced_synthetic_segment_is_localised(tmp_path):
     inside = ex.attention[order][(t >= lo) & (t < hi)].sum() / ex.attention[order].sum()
     assert inside > 0.5, (f"only {inside:.0%} of the top-decile attention mass lies in the splice",
                           [(w.start_s, round(w.p_fake, 3)) for w in ex.verdict.windows],
-                          [round(float(ex.attention[int(a / 0.04):int((a + 2) / 0.04)].sum()), 3) for a in range(0, 22, 2)])
+                          [round(float(ex.attention[int(a / 0.04):int((a + 2) / 0.04)].sum()), 3)
+                           for a in range(0, 22, 2)])

@@ -27,7 +27,7 @@ def test_killed_training_keeps_last_checkpoint_and_resumes(tmp_path, sig):
     cmd = base + ["--epochs", "40"]
     env = {**os.environ, "FAKECHECK_THREADS": "1"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    log = tmp_path / "m.metrics.jsonl"
+    log = tmp_path / "m.pt.metrics.jsonl"
     deadline = time.time() + 120
     while time.time() < deadline and not (log.exists() and len(log.read_text().splitlines()) >= 2):
         time.sleep(0.1)

@@ -49,7 +49,7 @@ def test_train_writes_calibrated_self_describing_checkpoint(tmp_path):
     assert ck.model.cfg == TINY
     assert 0.0 <= ck.metrics["eer"] <= 1.0 and "per_system" in ck.metrics
     assert ck.provenance["data"] == ["x"] and "train_config" in ck.provenance
-    log = [json.loads(line) for line in (tmp_path / "m.metrics.jsonl").read_text().splitlines()]
+    log = [json.loads(line) for line in (tmp_path / "m.pt.metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in log] == [0, 1]
     assert any(e["event"] == "epoch" for e in events)
 
@@ -68,7 +68,7 @@ def test_seed_makes_runs_identical_and_resume_continues(tmp_path):
     train.train(rows, rows, c, train.TrainConfig(**{**quick_cfg(seed=3).__dict__, "epochs": 1}), model_cfg=TINY)
     train.train(rows, rows, c, train.TrainConfig(**{**quick_cfg(seed=3).__dict__, "epochs": 3}), model_cfg=TINY,
                 resume=True)
-    log = [json.loads(line)["epoch"] for line in (tmp_path / "c.metrics.jsonl").read_text().splitlines()]
+    log = [json.loads(line)["epoch"] for line in (tmp_path / "c.pt.metrics.jsonl").read_text().splitlines()]
     assert log == [0, 1, 2]
 
 
