@@ -258,6 +258,9 @@ def train(
     except KeyboardInterrupt:
         err.print(f"interrupted: the last good checkpoint is intact; continue with --resume (state: {out}.state)")
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    finally:
+        if torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
     if rank == 0:
         m = ckpt.metrics
         err.print(f"best validation EER {m.get('eer', float('nan')):.2%}, minDCF {m.get('min_dcf', float('nan')):.3f}"

@@ -197,6 +197,9 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
             raise TrainingError(f"the {name} set needs both bona fide and spoofed clips")
 
     dev = choose_device(device)
+    if world > 1 and dev.type == "cuda":  # one GPU per process under torchrun
+        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
+        torch.cuda.set_device(dev)
     torch.manual_seed(cfg.seed)
     model = SpoofTransformer(model_cfg).to(dev)
     emit({"event": "start", "params": model.n_params(), "device": str(dev), "n_train": len(train_rows),
@@ -239,7 +242,7 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
         log_path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
     ddp_model: torch.nn.Module = model
     if world > 1:
-        ddp_model = torch.nn.parallel.DistributedDataParallel(model)
+        ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev] if dev.type == "cuda" else None)
 
     dataset = CropDataset(train_clips, train_labels, cfg.augment)
     n_draws = steps_per_epoch * cfg.batch_size * world
@@ -301,7 +304,7 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
                          "history": history}, state_path)
             emit({"event": "epoch", **record, "best_val_eer": best_eer, "improved": improved})
         if world > 1:
-            flag = torch.tensor([bad_epochs], dtype=torch.int64)
+            flag = torch.tensor([bad_epochs], dtype=torch.int64, device=dev)  # nccl needs it on the GPU
             torch.distributed.broadcast(flag, 0)
             bad_epochs = int(flag)
     if rank == 0 and best is None:
