@@ -144,7 +144,7 @@ def explain_file(det: Detector, path: str | os.PathLike[str], mode: str = "rollo
     acc = np.zeros(n_grid)
     acc_layers = np.zeros((cfg.n_layers, n_grid))
     acc_heads = np.zeros((cfg.n_layers, cfg.n_heads, n_grid))
-    cover = np.zeros(n_grid)
+    cover = np.zeros(n_grid)  # how many windows (fractionally) cover each grid cell
     energy = np.full(n_grid, -120.0)
     _, wins = _windows(path)
     pending: list[Window] = []
@@ -157,18 +157,25 @@ def explain_file(det: Detector, path: str | os.PathLike[str], mode: str = "rollo
         weights = det.p_fake(maps["score"])
         for b, w in enumerate(pending):
             valid = min(n_tok, max(1, w.length // tok))  # drop repeat-padded tokens of short clips
-            g0 = w.start // tok
-            g1 = min(n_grid, g0 + valid)
-            k = g1 - g0
+            # A window starts at an arbitrary sample (the trimmed silence), so its tokens straddle
+            # two grid cells: split each token between them in proportion to the overlap.
+            g0, frac = divmod(w.start, tok)
+            k = min(valid, n_grid - g0)
             if k <= 0:
                 continue
             m = chosen[b, :k] / max(chosen[b, :k].sum(), 1e-12)
-            acc[g0:g1] += weights[b] * m
-            acc_layers[:, g0:g1] += maps["layers"][b, :, :k]
-            acc_heads[:, :, g0:g1] += maps["heads"][b, :, :, :k]
-            cover[g0:g1] += 1
+            for shift, share in ((0, 1 - frac / tok), (1, frac / tok)):
+                hi = min(n_grid, g0 + shift + k)
+                n = hi - (g0 + shift)
+                if share <= 0 or n <= 0:
+                    continue
+                sl = slice(g0 + shift, hi)
+                acc[sl] += share * weights[b] * m[:n]
+                acc_layers[:, sl] += share * maps["layers"][b, :, :n]
+                acc_heads[:, :, sl] += share * maps["heads"][b, :, :, :n]
+                cover[sl] += share
             frames = w.samples[: k * tok].reshape(k, tok).astype(np.float64)
-            energy[g0:g1] = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+            energy[g0:g0 + k] = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
         pending.clear()
 
     for w in wins:
@@ -177,7 +184,7 @@ def explain_file(det: Detector, path: str | os.PathLike[str], mode: str = "rollo
             flush()
     if pending:
         flush()
-    covered = np.maximum(cover, 1)
+    covered = np.where(cover > 0, cover, 1.0)
     attention = acc / covered
     attention = attention / attention.sum() if attention.sum() > 0 else attention
     layers = acc_layers / covered

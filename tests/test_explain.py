@@ -10,6 +10,7 @@ import soundfile as sf
 from conftest import speechlike
 from typer.testing import CliRunner
 
+from fakecheck import audio
 from fakecheck.cli import app
 from fakecheck.explain import explain_file, parse_mode, rollout, top_segments
 from fakecheck.inference import Detector
@@ -146,3 +147,24 @@ def test_spliced_synthetic_segment_is_localised(tmp_path):
                           [(w.start_s, round(w.p_fake, 3)) for w in ex.verdict.windows],
                           [round(float(ex.attention[int(a / 0.04):int((a + 2) / 0.04)].sum()), 3)
                            for a in range(0, 22, 2)])
+
+
+def test_tokens_straddling_grid_cells_are_split_exactly(tmp_path, det):
+    """1.01 s of silence: the first window starts 160 samples into a 640-sample grid cell."""
+    x = np.concatenate([np.zeros(16_160, np.float32), speechlike(3.0)])
+    path = tmp_path / "offset.wav"
+    sf.write(path, x, 16_000)
+    ex = explain_file(det, path)
+    assert ex.verdict.windows[0].start_s == pytest.approx(1.01)
+    first = 16_160 // 640
+    assert ex.attention[:first].sum() == 0.0
+    assert ex.attention[first] > 0 and ex.attention.sum() == pytest.approx(1.0)
+    # cell `first` holds 3/4 of token 0 (divided by its 3/4 coverage); the next cell holds the
+    # remaining 1/4 of token 0 plus 3/4 of token 1
+    from fakecheck.explain import window_maps
+
+    (win,) = list(audio.iter_windows(iter([x])))
+    m = window_maps(det, win.samples[None])["rollout"][0]
+    m = m[: win.length // 640] / m[: win.length // 640].sum()
+    expected = (0.25 * m[0] + 0.75 * m[1]) / m[0]
+    assert ex.attention[first + 1] / ex.attention[first] == pytest.approx(expected, rel=1e-4)
