@@ -194,16 +194,6 @@ def fit_window(x: np.ndarray, length: int = WINDOW_SAMPLES) -> np.ndarray:
     return np.tile(x, math.ceil(length / len(x)))[:length]
 
 
-def window_starts(n_samples: int) -> list[int]:
-    """Start offsets of sliding windows covering n_samples; the last window is flush with the end."""
-    if n_samples <= WINDOW_SAMPLES:
-        return [0]
-    starts = list(range(0, n_samples - WINDOW_SAMPLES + 1, WINDOW_HOP_SAMPLES))
-    if starts[-1] + WINDOW_SAMPLES < n_samples:
-        starts.append(n_samples - WINDOW_SAMPLES)
-    return starts
-
-
 @dataclass(frozen=True)
 class Window:
     """One model window: `samples` has WINDOW_SAMPLES values; `length` of them are real audio."""

@@ -9,6 +9,7 @@ exp(llr) * prior odds).  Pure NumPy, Newton's method.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,12 @@ class Calibration:
 
     def p_fake(self, score: np.ndarray | float) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-np.clip(self.llr(score), -500, 500)))
+
+    def score_at(self, p: float) -> float:
+        """The raw score whose calibrated P(fake) is `p` (the inverse of p_fake)."""
+        if not 0.0 < p < 1.0 or self.a == 0:
+            raise ValueError(f"no score maps to P(fake) = {p} with slope {self.a}")
+        return (math.log(p / (1 - p)) - self.b) / self.a
 
 
 def fit(scores: np.ndarray, labels: np.ndarray, l2: float = 1e-3, iterations: int = 50) -> Calibration:

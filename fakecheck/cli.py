@@ -302,7 +302,6 @@ def evaluate(
 ) -> None:
     """Score labelled data: EER, minDCF/actDCF (ASVspoof 5 costs), Cllr, AUC, per-system EER."""
     import json
-    import math
 
     import numpy as np
     from rich.table import Table
@@ -324,9 +323,7 @@ def evaluate(
     if len(set(labels.tolist())) < 2:
         raise _fail("fewer than two classes could be scored; nothing to evaluate", EXIT_INPUT_ERROR)
     cal = det.checkpoint.calibration
-    thr = det.threshold
-    threshold_score = (math.log(thr / (1 - thr)) - cal.b) / cal.a
-    report = metrics.summary(s, labels, [rows[i].system for i in ok], cal.llr(s), threshold_score)
+    report = metrics.summary(s, labels, [rows[i].system for i in ok], cal.llr(s), cal.score_at(det.threshold))
     report.update({"model": det.model_name, "data": str(data), "n_failed": len(failed),
                    "failed": [{"path": str(p), "error": e} for p, e in failed]})
     if scores:

@@ -161,9 +161,7 @@ def validation_report(scores: np.ndarray, rows: Sequence[Row], cal: calibration.
     labels = np.array([r.label for r in rows])[ok]
     systems = [r.system for r, k in zip(rows, ok, strict=True) if k]
     s = scores[ok]
-    # threshold is on p_fake; convert to the raw score that reaches it
-    threshold_score = (math.log(threshold / (1 - threshold)) - cal.b) / cal.a if cal.a else 0.0
-    report = metrics.summary(s, labels, systems, cal.llr(s), threshold_score)
+    report = metrics.summary(s, labels, systems, cal.llr(s), cal.score_at(threshold))
     report["n_unscored"] = int((~ok).sum())
     return report
 

@@ -78,3 +78,13 @@ def test_bundled_model_is_verified(tmp_path, monkeypatch, tiny_model_file):
     monkeypatch.setattr(checkpoint, "bundled_model_path", lambda: tiny_model_file)
     with pytest.raises(ModelLoadError, match="SHA-256"):
         checkpoint.load()
+
+
+def test_calibration_score_at_inverts_p_fake():
+    from fakecheck.calibration import Calibration
+
+    cal = Calibration(0.49, 0.03)
+    for p in (0.05, 0.5, 0.9):
+        assert float(cal.p_fake(cal.score_at(p))) == pytest.approx(p, abs=1e-12)
+    with pytest.raises(ValueError):
+        Calibration(0.0, 0.0).score_at(0.5)
