@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Train and score one detector candidate on the feature cache (docs/experiments.md).
+
+    python benchmarks/experiments/train_cached.py CACHE --frontend whisper|lfcc|logspec|fusion \
+        [--epochs 12] [--seed 0] [--out run.pt] [--json result.json]
+
+Every candidate feeds the same compact transformer (fakecheck.model.SpoofTransformer); only the
+front end before it differs.  Training draws windows with fakecheck.train.sampling_weights (each
+class half the time, a system or corpus with n clips weighs sqrt(n)).  The epoch with the best
+clean validation EER is kept; the figures printed are that epoch's:
+validation EER overall and per held-out family, and EER on each re-encoded copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts" / "data"))
+
+import manifest as data_manifest  # noqa: E402
+
+from fakecheck.metrics import compute_eer  # noqa: E402
+from fakecheck.model import ModelConfig, SpoofTransformer  # noqa: E402
+from fakecheck.train import sampling_weights  # noqa: E402
+
+
+class StageMix(nn.Module):
+    """Learned softmax-weighted sum of the Whisper stages, each layer-normalised first."""
+
+    def __init__(self, n_stages: int = 5, width: int = 384):
+        super().__init__()
+        self.logits = nn.Parameter(torch.zeros(n_stages))
+        self.width = width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, S, T, D) -> (B, T, D)
+        x = F.layer_norm(x, (self.width,))
+        return torch.einsum("s,bstd->btd", self.logits.softmax(0), x)
+
+
+class SpecStem(nn.Module):
+    """Two strided 2-D convolutions over a (time, frequency) log spectrogram -> (B, T/2, 32*64)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 16, 3, stride=(1, 2), padding=1)
+        self.c2 = nn.Conv2d(16, 32, 3, stride=(2, 2), padding=1)
+        self.norm = nn.BatchNorm2d(16)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 401, 257)
+        y = F.gelu(self.c2(F.gelu(self.norm(self.c1(x[:, None])))))  # (B, 32, 201, 65)
+        return y[:, :, :200, :64].permute(0, 2, 1, 3).flatten(2)  # (B, 200, 2048)
+
+
+class Candidate(nn.Module):
+    def __init__(self, frontend: str):
+        super().__init__()
+        self.frontend = frontend
+        self.mix = StageMix() if frontend in ("whisper", "fusion") else None
+        self.stem = SpecStem() if frontend in ("logspec", "fusion") else None
+        if frontend == "whisper":
+            cfg = ModelConfig(n_features=384, frames_per_token=1)
+        elif frontend == "lfcc":
+            cfg = ModelConfig()
+        elif frontend == "logspec":
+            cfg = ModelConfig(n_features=2048, frames_per_token=2)
+        else:
+            cfg = ModelConfig(n_features=384 + 2 * 2048, frames_per_token=1)
+        self.net = SpoofTransformer(cfg)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        if self.frontend == "whisper":
+            x = self.mix(batch["whisper"])
+        elif self.frontend == "lfcc":
+            x = batch["lfcc"]
+        elif self.frontend == "logspec":
+            x = self.stem(batch["logspec"])
+        else:
+            s = self.stem(batch["logspec"])  # (B, 200, 2048) -> pair to 40 ms tokens
+            x = torch.cat([self.mix(batch["whisper"]), s.reshape(s.shape[0], 100, -1)], dim=2)
+        return self.net(x).score
+
+
+NEEDS = {"whisper": ["whisper"], "lfcc": ["lfcc"], "logspec": ["logspec"], "fusion": ["whisper", "logspec"]}
+
+
+def family_of(row: dict[str, str]) -> str:
+    if row["system"] in data_manifest.HELD_OUT_SYSTEMS:
+        return data_manifest.HELD_OUT_SYSTEMS[row["system"]]
+    return data_manifest.VALIDATION_SOURCES.get(row["source"], "other")
+
+
+def evaluate(scores: np.ndarray, rows: list[dict[str, str]]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    labels = np.array([r["label"] == "spoof" for r in rows])
+    cond = np.array([r["condition"] for r in rows])
+    for c in sorted(set(cond)):
+        m = cond == c
+        out[f"eer_{c}"] = compute_eer(scores[m & ~labels], scores[m & labels])[0]
+    clean = cond == "clean"
+    fams: dict[str, float] = {}
+    for fam in sorted({family_of(r) for r, y in zip(rows, labels, strict=True) if y}):
+        m = clean & labels & np.array([family_of(r) == fam for r in rows])
+        fams[fam] = compute_eer(scores[clean & ~labels], scores[m])[0]
+    out["eer_by_family"] = fams
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("cache", type=Path)
+    ap.add_argument("--frontend", choices=list(NEEDS), required=True)
+    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--draws", type=int, default=12000, help="windows per epoch")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--json", type=Path)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    rows = list(csv.DictReader(open(a.cache / "index.csv", newline="", encoding="utf-8")))
+    done = {int(p.name) for p in (a.cache / "done").iterdir()}
+    block = 256
+    ok = np.array([int(r["item"]) // block in done for r in rows])
+    arrays = {k: np.load(a.cache / f"{k}.npy", mmap_mode="r") for k in NEEDS[a.frontend]}
+    tr = np.where(ok & np.array([r["split"] == "train" for r in rows]))[0]
+    va = np.where(ok & np.array([r["split"] == "validation" for r in rows]))[0]
+    labels = np.array([r["label"] == "spoof" for r in rows], dtype=np.float32)
+    w = sampling_weights(labels[tr].astype(int), [rows[i]["system"] for i in tr])
+    model = Candidate(a.frontend)
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.05)
+    steps = a.epochs * (a.draws // a.batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=steps, pct_start=0.1)
+
+    def batch_of(idx: np.ndarray) -> dict[str, torch.Tensor]:
+        order = np.sort(idx)  # memmap reads in file order
+        return {k: torch.from_numpy(np.asarray(v[order], dtype=np.float32)) for k, v in arrays.items()}, order
+
+    def score(idx: np.ndarray) -> np.ndarray:
+        model.eval()
+        out = np.zeros(len(idx))
+        with torch.no_grad():
+            for s in range(0, len(idx), 256):
+                b, order = batch_of(idx[s:s + 256])
+                out[s:s + 256] = model(b).numpy()  # idx is sorted, so order == idx slice
+        return out
+
+    rng = np.random.default_rng(a.seed)
+    best: dict[str, object] = {"eer_clean": 1.0}
+    t0 = time.time()
+    for epoch in range(a.epochs):
+        model.train()
+        losses = []
+        draws = rng.choice(tr, size=a.draws, p=w)
+        for s in range(0, a.draws - a.batch + 1, a.batch):
+            b, order = batch_of(draws[s:s + a.batch])
+            y = torch.from_numpy(labels[order])
+            loss = F.binary_cross_entropy_with_logits(model(b), y)
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            losses.append(float(loss))
+        vs = score(va)
+        res = evaluate(vs, [{**rows[i]} for i in va])
+        print(f"epoch {epoch + 1}: loss {np.mean(losses):.3f}  " + "  ".join(
+            f"{k} {v:.3f}" for k, v in res.items() if k.startswith("eer_") and isinstance(v, float))
+            + f"  ({time.time() - t0:.0f} s)", flush=True)
+        if res["eer_clean"] < best["eer_clean"]:
+            best = {**res, "epoch": epoch + 1}
+            if a.out:
+                torch.save(model.state_dict(), a.out)
+    best.update({"frontend": a.frontend, "params_trainable": sum(p.numel() for p in model.parameters()),
+                 "n_train_windows": len(tr), "n_val_windows": len(va), "train_seconds": round(time.time() - t0)})
+    print("RESULT " + json.dumps(best))
+    if a.json:
+        a.json.write_text(json.dumps(best, indent=1))
+
+
+if __name__ == "__main__":
+    main()
