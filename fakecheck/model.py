@@ -33,10 +33,15 @@ class ModelConfig:
     d_ff: int = 128  # hidden width of each feed-forward layer
     dropout: float = 0.1  # on attention weights, residual branches and the embedding
     max_tokens: int = 1024  # longest sequence the positional table covers
+    n_stages: int = 1  # >1: each frame holds n_stages stacked stage vectors, mixed by learned weights
 
     @property
     def head_size(self) -> int:
         return self.d_model // self.n_heads
+
+    @property
+    def stage_width(self) -> int:
+        return self.n_features // self.n_stages
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -131,7 +136,10 @@ class SpoofTransformer(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
-        self.embed = nn.Linear(cfg.n_features * cfg.frames_per_token, cfg.d_model)
+        assert cfg.n_features % cfg.n_stages == 0, "n_features must be n_stages equal parts"
+        # One logit per front-end stage; softmax makes them a weighted average (all equal at start).
+        self.stage_logits = nn.Parameter(torch.zeros(cfg.n_stages)) if cfg.n_stages > 1 else None
+        self.embed = nn.Linear(cfg.stage_width * cfg.frames_per_token, cfg.d_model)
         self.register_buffer("positions", sinusoidal_positions(cfg.max_tokens, cfg.d_model), persistent=False)
         self.embed_dropout = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
@@ -149,13 +157,25 @@ class SpoofTransformer(nn.Module):
     def n_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
+    def mix_stages(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, T, n_stages * W) -> (B, T, W): each stage layer-normalised, then the learned weighted sum."""
+        if self.stage_logits is None:
+            return features
+        B, T, _ = features.shape
+        stages = F.layer_norm(features.view(B, T, self.cfg.n_stages, self.cfg.stage_width), (self.cfg.stage_width,))
+        return torch.einsum("s,btsw->btw", self.stage_logits.softmax(0), stages)
+
+    def stage_weights(self) -> torch.Tensor:
+        """The softmax weight of each front-end stage (all 1 for a single-stage front end)."""
+        return self.stage_logits.softmax(0) if self.stage_logits is not None else torch.ones(1)
+
     def tokens(self, features: torch.Tensor) -> torch.Tensor:
-        """(B, T, F) -> (B, T // frames_per_token, frames_per_token * F); leftover frames are dropped."""
+        """(B, T, F) -> (B, T // frames_per_token, frames_per_token * W); leftover frames are dropped."""
         B, T, Fdim = features.shape
         assert Fdim == self.cfg.n_features, f"expected {self.cfg.n_features} features per frame, got {Fdim}"
         n = T // self.cfg.frames_per_token
         assert 0 < n <= self.cfg.max_tokens, f"{T} frames give {n} tokens; allowed 1..{self.cfg.max_tokens}"
-        return features[:, : n * self.cfg.frames_per_token].reshape(B, n, -1)
+        return self.mix_stages(features[:, : n * self.cfg.frames_per_token]).reshape(B, n, -1)
 
     def forward(self, features: torch.Tensor, return_attention: bool = False) -> Output:
         x = self.embed(self.tokens(features))  # (B, N, d_model)

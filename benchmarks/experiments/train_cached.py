@@ -67,10 +67,10 @@ class Candidate(nn.Module):
     def __init__(self, frontend: str):
         super().__init__()
         self.frontend = frontend
-        self.mix = StageMix() if frontend in ("whisper", "fusion") else None
+        self.mix = StageMix() if frontend == "fusion" else None
         self.stem = SpecStem() if frontend in ("logspec", "fusion") else None
-        if frontend == "whisper":
-            cfg = ModelConfig(n_features=384, frames_per_token=1)
+        if frontend == "whisper":  # exactly the shipped model: the stage mix lives in SpoofTransformer
+            cfg = ModelConfig(n_features=5 * 384, frames_per_token=1, n_stages=5)
         elif frontend == "lfcc":
             cfg = ModelConfig()
         elif frontend == "logspec":
@@ -81,7 +81,7 @@ class Candidate(nn.Module):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         if self.frontend == "whisper":
-            x = self.mix(batch["whisper"])
+            x = batch["whisper"].permute(0, 2, 1, 3).flatten(2)  # (B, 100, 5 * 384), stages side by side
         elif self.frontend == "lfcc":
             x = batch["lfcc"]
         elif self.frontend == "logspec":
