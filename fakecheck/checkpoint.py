@@ -28,7 +28,7 @@ FORMAT = "fakecheck-checkpoint"
 FORMAT_VERSION = 1
 BUNDLED_MODEL_NAME = "fakecheck-default.pt"
 # SHA-256 of models/fakecheck-default.pt; a mismatch means a damaged or swapped file.
-BUNDLED_MODEL_SHA256 = "e8aa53c4e938c58c95a7c9a35c99cf51b0bcdfdf66c0ed4da0bb4ebe5fdcd66f"
+BUNDLED_MODEL_SHA256 = "cd9ead0646958facb96abf1b6a349d63f87968b3b4753d5887c2ae33c9ba1ce3"
 DEFAULT_THRESHOLD = 0.5  # on calibrated p_fake: the Bayes decision for equal priors and costs
 
 

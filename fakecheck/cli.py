@@ -229,9 +229,14 @@ def train(
         if val:
             val_rows = [r for d in val for r in datasets.load_dataset(d, fmt)]
             datasets.validate(val_rows)
-            train_rows = rows
+            train_rows, val_kind = rows, "given with --val"
+        elif rows and all(r.split for r in rows):
+            train_rows = [r for r in rows if r.split == "train"]
+            val_rows = [r for r in rows if r.split == "validation"]
+            val_kind = "the manifest's split column"
         else:
             train_rows, val_rows = training.group_split(rows, val_fraction, seed)
+            val_kind = "whole sources held out automatically"
         if extra:
             extra_rows = [r for d in extra for r in datasets.load_dataset(d, fmt)]
             datasets.validate(rows + extra_rows)
@@ -247,7 +252,7 @@ def train(
     provenance = {"command": " ".join(["fakecheck", *sys.argv[1:]]), "data": [str(d) for d in data],
                   "extra": [str(d) for d in extra or []],
                   "fakecheck_version": __version__, "seed": seed,
-                  "val_sources": sorted({r.source for r in val_rows}),
+                  "val_kind": val_kind, "val_sources": sorted({r.source for r in val_rows}),
                   "val_systems": sorted({r.system for r in val_rows if r.label == 1})}
     hook = _train_hook(err) if rank == 0 else None
     try:
@@ -425,9 +430,12 @@ def info(
         f"sha256       {ck.sha256}",
         f"parameters   {ck.model.n_params():,}",
         f"architecture {json.dumps(ck.model.cfg.to_dict())}",
-        f"features     LFCC {ck.features.n_lfcc} + deltas = {ck.features.n_features} per 10 ms frame",
-        f"trained on   {', '.join(p.get('data', [])) or 'unknown'} ({p.get('n_train', '?')} clips)",
-        f"validation   {p.get('n_val', '?')} clips from held-out sources; EER {m.get('eer', float('nan')):.2%}, "
+        f"features     {ck.features.frontend}: {ck.features.n_stages} stages x {ck.features.stage_width} "
+        f"per {ck.features.hop_samples * 1000 // 16000} ms frame (frozen)",
+        f"trained on   {', '.join(Path(d).name for d in p.get('data', [])) or 'unknown'} "
+        f"({p.get('n_train', '?')} clips)",
+        f"validation   {p.get('n_val', '?')} clips ({p.get('val_kind', 'validation split')}); "
+        f"EER {m.get('eer', float('nan')):.2%}, "
         f"minDCF {m.get('min_dcf', float('nan')):.3f}, Cllr {m.get('cllr', float('nan')):.3f}",
         f"calibration  llr = {ck.calibration.a:.4f} * score + {ck.calibration.b:.4f}",
         f"threshold    P(fake) >= {ck.threshold} -> FAKE",

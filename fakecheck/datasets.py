@@ -83,6 +83,7 @@ class Row:
     label: int
     system: str
     source: str
+    split: str = ""  # "train" or "validation" when the manifest fixes the split (a `split` column)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -272,7 +273,11 @@ def _load_csv(path: Path) -> list[Row]:
                     continue
                 system = _field(record, columns, "system") or ("spoof" if label == SPOOF else "bonafide")
                 source = _field(record, columns, "source_repo") or _field(record, columns, "source") or system
-                rows.append(Row(base / rel, label, system, source))
+                split = _field(record, columns, "split").lower()
+                if split and split not in ("train", "validation"):
+                    problems.append(f"line {line}: split must be train or validation, not {split!r}")
+                    continue
+                rows.append(Row(base / rel, label, system, source, split))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DatasetError(f"cannot read {path}: {exc}. Check that it is a UTF-8 CSV file.") from exc
     _raise_problems(

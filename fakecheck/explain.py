@@ -1,8 +1,10 @@
 """Where in time the model looked: attention per layer and head, rollout, occlusion, mapped to seconds.
 
-Token i of a window covers frames 4i..4i+3, i.e. samples [start + 4i*HOP, start + (4i+4)*HOP)
-of the file (40 ms per token; `start` already counts the leading silence that was
-trimmed).  Window maps are stitched onto one 40 ms grid over the whole clip.
+Token i of a window is feature frame i, i.e. samples [start + 640 i, start + 640 (i + 1)) of the
+file (40 ms per token; `start` already counts the leading silence that was trimmed).  The
+Whisper front end sees the whole 4 s window, so a token's vector also carries context from
+its neighbours: the maps say where the model's pooled evidence sits, at 40 ms resolution.
+Window maps are stitched onto one 40 ms grid over the whole clip.
 
 Maps (each a distribution over the tokens of a window, seen from the pooled output):
     rollout  pool_weights @ R, R = prod over layers of (0.5 * mean_heads(A_l) + 0.5 * I):
@@ -24,8 +26,8 @@ import numpy as np
 import torch
 
 from . import audio
-from .audio import HOP_LENGTH, SAMPLE_RATE, Window
-from .features import lfcc
+from .audio import SAMPLE_RATE, Window
+from .features import extract
 from .inference import Detector, Verdict
 
 TOP_SEGMENTS = 5
@@ -88,7 +90,7 @@ def rollout(attn: list[torch.Tensor], pool: torch.Tensor) -> torch.Tensor:
 @torch.inference_mode()
 def window_maps(det: Detector, samples: np.ndarray) -> dict[str, np.ndarray]:
     """Scores and attention maps for a batch of windows (B, WINDOW_SAMPLES)."""
-    out = det.model(lfcc(torch.from_numpy(samples).to(det.device), det.features), return_attention=True)
+    out = det.model(extract(torch.from_numpy(samples).to(det.device), det.features), return_attention=True)
     assert out.attention is not None
     attn = [a.float().cpu() for a in out.attention]
     pool = out.pool_weights.float().cpu()
@@ -100,7 +102,7 @@ def window_maps(det: Detector, samples: np.ndarray) -> dict[str, np.ndarray]:
 def occlusion_map(det: Detector, samples: np.ndarray, span_tokens: int = 5) -> np.ndarray:
     """Perturbation baseline: score drop when each span of tokens is silenced, (B, N), clipped at 0."""
     base = det.score_windows(samples)
-    tok = det.model.cfg.frames_per_token * HOP_LENGTH
+    tok = det.model.cfg.frames_per_token * det.features.hop_samples
     n = audio.WINDOW_SAMPLES // tok
     drops = np.zeros((len(samples), n))
     for s in range(0, n, span_tokens):
@@ -134,7 +136,7 @@ def explain_file(det: Detector, path: str | os.PathLike[str], mode: str = "rollo
     kind, layer = parse_mode(mode, det.model.cfg.n_layers)
     verdict = det.analyse_file(path)
     cfg = det.model.cfg
-    tok = cfg.frames_per_token * HOP_LENGTH
+    tok = cfg.frames_per_token * det.features.hop_samples
     n_tok = audio.WINDOW_SAMPLES // tok
     if verdict.verdict in ("ERROR",) or verdict.duration_s is None:
         empty = np.zeros(0)

@@ -30,7 +30,7 @@ from . import audio
 from .audio import MIN_SAMPLES, SAMPLE_RATE, AudioLoadError, Window
 from .checkpoint import Checkpoint, ModelLoadError
 from .checkpoint import load as load_checkpoint
-from .features import lfcc
+from .features import extract
 
 SCHEMA_VERSION = 1
 VERDICTS = ("REAL", "FAKE", "INCONCLUSIVE", "ERROR")
@@ -178,7 +178,7 @@ class Detector:
         x = torch.as_tensor(np.asarray(windows, dtype=np.float32)).to(self.device)
         if x.ndim == 1:
             x = x[None]
-        scores = self.model(lfcc(x, self.features)).score
+        scores = self.model(extract(x, self.features)).score
         return scores.float().cpu().numpy().astype(np.float64)
 
     def p_fake(self, scores: np.ndarray | float) -> np.ndarray:

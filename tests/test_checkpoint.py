@@ -19,7 +19,7 @@ def test_round_trip_keeps_everything(tmp_path, tiny_checkpoint):
     assert loaded.model.cfg == tiny_checkpoint.model.cfg
     assert loaded.features == tiny_checkpoint.features
     assert loaded.provenance["epoch"] == 3 and loaded.metrics["eer"] == 0.05
-    x = torch.randn(1, 401, 60)
+    x = torch.randn(1, 100, 1920)
     with torch.no_grad():
         assert torch.equal(loaded.model.eval()(x).score, tiny_checkpoint.model.eval()(x).score)
     assert loaded.sha256 == checkpoint.sha256_file(path)
@@ -64,7 +64,7 @@ def test_bad_model_files_give_clear_errors(tmp_path, tiny_model_file):
     with pytest.raises(ModelLoadError, match="do not match"):
         checkpoint.load(other)
     data = torch.load(tiny_model_file, weights_only=True)
-    data["feature_config"]["n_lfcc"] = 30
+    data["feature_config"]["n_stages"] = 4
     mismatch = tmp_path / "mismatch.pt"
     torch.save(data, mismatch)
     with pytest.raises(ModelLoadError, match="features"):

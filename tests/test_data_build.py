@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
 from conftest import SHARED, speechlike
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ def test_default_model_is_compact():
 def test_shapes_and_attention_rows_sum_to_one():
     cfg = ModelConfig()
     model = SpoofTransformer(cfg).eval()
-    out = model(torch.randn(2, 401, cfg.n_features), return_attention=True)
+    out = model(torch.randn(2, 100, cfg.n_features), return_attention=True)
     assert out.score.shape == (2,)
     assert out.pool_weights.shape == (2, 100)
     assert out.attention is not None and len(out.attention) == cfg.n_layers
@@ -27,11 +27,21 @@ def test_shapes_and_attention_rows_sum_to_one():
 
 def test_fast_and_explicit_attention_agree():
     model = SpoofTransformer(ModelConfig()).eval()
-    x = torch.randn(3, 401, 60)
+    x = torch.randn(3, 100, 1920)
     with torch.no_grad():
         assert torch.allclose(model(x).score, model(x, return_attention=True).score, atol=1e-5)
 
 
 def test_wrong_feature_size_is_a_clear_error():
-    with pytest.raises(AssertionError, match="expected 60 features"):
-        SpoofTransformer(ModelConfig())(torch.randn(1, 401, 20))
+    with pytest.raises(AssertionError, match="expected 1920 features"):
+        SpoofTransformer(ModelConfig())(torch.randn(1, 100, 60))
+
+
+def test_stage_mix_is_a_learned_average_of_layer_normalised_stages():
+    model = SpoofTransformer(ModelConfig()).eval()
+    assert torch.allclose(model.stage_weights(), torch.full((5,), 0.2))
+    x = torch.randn(2, 10, 5, 384)
+    with torch.no_grad():
+        model.stage_logits.copy_(torch.tensor([0.0, 0.0, 50.0, 0.0, 0.0]))  # all weight on stage 2
+        mixed = model.mix_stages(x.flatten(2))
+    assert torch.allclose(mixed, torch.nn.functional.layer_norm(x[:, :, 2], (384,)), atol=1e-4)

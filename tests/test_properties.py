@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from fakecheck import audio
 from fakecheck.audio import SAMPLE_RATE, AudioLoadError
-from fakecheck.features import FeatureConfig, lfcc
+from fakecheck.features import FeatureConfig, extract
 
 FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                        HealthCheck.too_slow])
@@ -24,7 +24,7 @@ FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthChe
 # Any float32 value, NaN and +-Inf included; large finite values (up to float32 max) too.
 ANY_FLOAT = st.floats(width=32, allow_nan=True, allow_infinity=True)
 # Finite samples: "huge" is far outside -1..1 but inside what float32 features can square
-# (lfcc overflows float32 power beyond ~1e17; see test_detector_never_returns_nan_p_fake).
+# (the log-mel overflows float32 power beyond ~1e17; see test_detector_never_returns_nan_p_fake).
 FINITE = st.floats(min_value=-1e6, max_value=1e6, width=32, allow_nan=False, allow_infinity=False)
 
 
@@ -112,10 +112,12 @@ def finite_waveforms(draw):
 
 @FAST
 @given(x=finite_waveforms())
-def test_lfcc_is_finite_with_the_documented_shape(x):
+def test_features_are_finite_with_the_documented_shape(x):
     cfg = FeatureConfig()
-    feats = lfcc(torch.from_numpy(x), cfg)
-    assert feats.shape == (1, 1 + len(x) // 160, 60) == (1, cfg.n_frames(len(x)), cfg.n_features)
+    x = np.resize(x, max(len(x), 640))  # at least one 40 ms frame
+    feats = extract(torch.from_numpy(x), cfg)
+    assert feats.shape == (1, cfg.n_frames(len(x)), 1920)
+    assert abs(feats.shape[1] - len(x) / 640) <= 1  # one frame per 40 ms
     assert torch.isfinite(feats).all()
 
 

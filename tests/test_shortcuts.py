@@ -1,10 +1,14 @@
 """Shortcut regression: trivial changes must barely move the bundled model's P(fake).
 
-Measured on validation clips of the corpus (sources the model never trained on).
-Skipped, with a message, when ../shared/corpus is not present.
+Measured on validation clips of the committed split (data/training-manifest.csv) that live in
+../shared/corpus, i.e. sources and generators the model never trained on.  Skipped, with a
+message, when ../shared/corpus is not present.
 """
 
 from __future__ import annotations
+
+import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,18 +27,20 @@ def probe_set():
     if not (CORPUS / "manifest.csv").is_file():
         pytest.skip(f"../shared/corpus not found at {CORPUS}: shortcut regression skipped")
     det = Detector.load()
-    held_out = set(det.checkpoint.provenance.get("val_sources", []))
-    rows = [r for r in datasets.load_dataset(CORPUS / "manifest.csv") if r.source in held_out]
-    picked = [r for label in (0, 1) for r in [x for x in rows if x.label == label][:: 7][:N_PER_CLASS]]
+    manifest = Path(__file__).resolve().parents[1] / "data" / "training-manifest.csv"
+    val = {r["path"].removeprefix("corpus/") for r in csv.DictReader(open(manifest, encoding="utf-8"))
+           if r["split"] == "validation" and r["path"].startswith("corpus/")}
+    rows = [r for r in datasets.load_dataset(CORPUS / "manifest.csv") if r.path.relative_to(CORPUS).as_posix() in val]
+    picked = [r for label in (0, 1) for r in [x for x in rows if x.label == label][:: 3][:N_PER_CLASS]]
+    assert len(picked) == 2 * N_PER_CLASS, "too few validation clips in ../shared/corpus"
     clips = [audio.load(r.path) for r in picked]
     base = np.array([v.p_fake for v in det.analyse_waveforms(clips)], dtype=float)
     return det, clips, base
 
 
-# Known gap, measured by benchmarks/shortcuts.py on 160 validation clips: an 8 kHz round trip
-# moves P(fake) by 0.116 on average (52 verdicts flip).  Strict: this test fails loudly once a
-# retrained model closes the gap, so the marker cannot outlive the problem.
-KNOWN_GAPS = {"resample_8k": "the bundled model is sensitive to losing the 4-8 kHz band (mean |dP| 0.116)"}
+# Known gaps of the bundled model, each as a strict xfail that breaks once a retrained model closes
+# it.  None today: the LFCC model's 8 kHz gap (mean |dP| 0.116) closed with the Whisper front end.
+KNOWN_GAPS: dict[str, str] = {}
 
 
 @pytest.mark.corpus

@@ -30,10 +30,12 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from lfcc import FeatureConfig, lfcc  # noqa: E402
 
 from fakecheck import audio  # noqa: E402
 from fakecheck.augment import AugmentConfig, augment, codec_round_trip, resample_round_trip  # noqa: E402
-from fakecheck.features import FeatureConfig, lfcc  # noqa: E402
 from fakecheck.whisper import load_encoder  # noqa: E402
 
 CONDITIONS = ["clean", "mp3_32k", "opus_16k", "phone_8k"]
@@ -124,7 +126,11 @@ def main() -> None:
     done_dir = a.cache / "done"
     done_dir.mkdir(exist_ok=True)
     decoded: dict[int, np.ndarray] = {}
-    for b in range(k, (n + BLOCK - 1) // BLOCK, nshards):
+    n_blocks = (n + BLOCK - 1) // BLOCK
+    first_val = next((j for j, (i, _) in enumerate(todo) if rows[i]["split"] == "validation"), n) // BLOCK
+    # Validation blocks first: every candidate needs all of them, while training can start on part.
+    order = list(range(first_val, n_blocks)) + list(range(first_val))
+    for b in order[k::nshards]:
         if (done_dir / str(b)).exists():
             continue
         lo, hi = b * BLOCK, min(n, (b + 1) * BLOCK)

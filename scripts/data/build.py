@@ -116,7 +116,7 @@ class Build:
         by_source: dict[tuple[str, str], list[M.Clip]] = {}
         for c in bona:
             by_source.setdefault((c.split, c.source), []).append(c)
-        for (side, source), cs in sorted(by_source.items()):
+        for (side, _source), cs in sorted(by_source.items()):
             cs = sorted(cs, key=lambda c: stable_hash("select", c.path))
             if side == M.TRAIN:
                 per = RESYNTH_PER_SOURCE
