@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from fakecheck import audio
+from fakecheck import audio, whisper
 from fakecheck.checkpoint import load
 from fakecheck.features import FeatureConfig
 from fakecheck.model import ModelConfig, SpoofTransformer
@@ -22,7 +22,7 @@ def table_value(name: str) -> str:
 def test_documented_dimensions_match_the_bundled_model():
     ck = load()
     cfg = ck.model.cfg
-    for name in ("n_features", "frames_per_token", "d_model", "n_heads", "head_size", "n_layers", "d_ff"):
+    for name in ("n_features", "n_stages", "frames_per_token", "d_model", "n_heads", "head_size", "n_layers", "d_ff"):
         assert int(table_value(name)) == getattr(cfg, name), name
     assert float(table_value("dropout")) == cfg.dropout
     assert f"| parameters | {ck.model.n_params():,} |" in DOC
@@ -31,12 +31,15 @@ def test_documented_dimensions_match_the_bundled_model():
     n_tokens = n_frames // cfg.frames_per_token
     assert f"**{n_frames} frames**" in DOC
     assert f"`(batch, {audio.WINDOW_SAMPLES})` samples into `(batch, {n_frames}, {f.n_features})`" in DOC
-    assert f"`(B, {n_frames}, {f.n_features})` becomes `(B, {n_tokens}, {f.n_features * cfg.frames_per_token})`" in DOC
-    assert f"`Linear({f.n_features * cfg.frames_per_token}, {cfg.d_model})`" in DOC
+    width = cfg.stage_width * cfg.frames_per_token
+    assert f"`(B, {n_frames}, {f.n_features})` becomes `(B, {n_tokens}, {width})`" in DOC
+    assert f"`Linear({width}, {cfg.d_model})`" in DOC
+    assert f"**{f.n_features} features** = {f.n_stages} × {f.stage_width}" in DOC
+    weights = ", ".join(f"{w:.2f}" for w in ck.model.stage_weights().tolist())
+    assert f"weights are\n  {weights}" in DOC or f"weights are {weights}" in DOC
     assert f"`(B, {cfg.n_heads}, {n_tokens}, {cfg.head_size})`" in DOC
     assert f"`Linear({cfg.d_model},{cfg.d_ff})` → GELU → `Linear({cfg.d_ff},{cfg.d_model})`" in DOC
-    assert f"`n_filters` = {f.n_filters}" in DOC and f"`{f.n_lfcc}` coefficients" not in DOC
-    assert f"`HOP_LENGTH` = {audio.HOP_LENGTH}" in DOC and f"`WIN_LENGTH` = {audio.WIN_LENGTH}" in DOC
+    assert f"`HOP` = {whisper.HOP}" in DOC and f"`TARGET_RMS` = {whisper.TARGET_RMS}" in DOC
     assert f"`WINDOW_SAMPLES` = {audio.WINDOW_SAMPLES}" in DOC
 
 

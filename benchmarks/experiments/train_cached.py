@@ -143,7 +143,8 @@ def export(model: Candidate, scores: np.ndarray, rows: list[dict[str, str]], res
                      "epoch": result["epoch"], "seed": args.seed, "params": model.net.n_params(),
                      "train_recipe": {"epochs": args.epochs, "draws": args.draws, "batch": args.batch, "lr": args.lr,
                                       "d_model": args.d_model, "dropout": args.dropout,
-                                      "weight_decay": args.weight_decay, "cache": "benchmarks/experiments/cache_features.py"}}
+                                      "weight_decay": args.weight_decay,
+                                      "cache": "benchmarks/experiments/cache_features.py"}}
     save(ck, args.export)
 
 
