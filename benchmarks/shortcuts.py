@@ -2,8 +2,8 @@
 
     python benchmarks/shortcuts.py [--model M] [--clips 160]
 
-Clips come from the model's own validation split (the held-out sources recorded
-in its provenance), balanced between the classes; never from training data.
+Clips come from the committed validation split (data/training-manifest.csv), taken from
+its clips in ../shared/corpus and balanced between the classes; never from training data.
 Prints mean, 95th percentile and max |delta P(fake)| per probe, and how many
 verdicts flip.
 """
@@ -11,6 +11,7 @@ verdicts flip.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from pathlib import Path
@@ -22,13 +23,19 @@ from fakecheck.inference import Detector
 from fakecheck.shortcuts import PROBES
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "manifest.csv"
+SPLIT = Path(__file__).resolve().parents[1] / "data" / "training-manifest.csv"
 
 
-def validation_rows(det: Detector, n: int) -> list[datasets.Row]:
-    held_out = set(det.checkpoint.provenance.get("val_sources", []))
-    rows = [r for r in datasets.load_dataset(CORPUS) if r.source in held_out]
+def validation_rows(data: Path, n: int) -> list[datasets.Row]:
+    """Validation rows of the built data set (scripts/data/build.sh) if it is there, else those in the corpus."""
+    if (data / "training-manifest.csv").is_file():
+        rows = [r for r in datasets.load_dataset(data / "training-manifest.csv") if r.split == "validation"]
+    else:
+        val = {r["path"].removeprefix("corpus/") for r in csv.DictReader(open(SPLIT, encoding="utf-8"))
+               if r["split"] == "validation" and r["path"].startswith("corpus/")}
+        rows = [r for r in datasets.load_dataset(CORPUS) if r.path.relative_to(CORPUS.parent).as_posix() in val]
     if not rows:
-        sys.exit("the model records no validation sources that are in the corpus")
+        sys.exit("no validation clips of the committed split were found")
     rng = np.random.default_rng(0)
     out = []
     for label in (0, 1):
@@ -41,9 +48,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", type=Path, default=None)
     ap.add_argument("--clips", type=int, default=160)
+    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "data",
+                    help="root of the built training data (docs/data.md)")
     args = ap.parse_args()
     det = Detector.load(args.model)
-    rows = validation_rows(det, args.clips)
+    rows = validation_rows(args.data, args.clips)
     clips = [audio.load(r.path) for r in rows]
     base = np.array([v.p_fake if v.p_fake is not None else np.nan for v in det.analyse_waveforms(clips)])
     results = {}
