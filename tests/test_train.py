@@ -107,3 +107,37 @@ def test_distributed_two_cpu_processes(tmp_path):
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert load(tmp_path / "ddp.pt").provenance["n_train"] == 12
+
+
+def test_manifest_split_column_is_the_split(tmp_path):
+    """A manifest with a split column (data/training-manifest.csv) trains and validates on exactly its rows."""
+    from typer.testing import CliRunner
+
+    from fakecheck.cli import app
+
+    root = make_folder_dataset(tmp_path / "data")
+    files = sorted(root.rglob("*.wav"))
+    lines = ["path,label,system,source,split"]
+    for f in files:
+        label = "bonafide" if "real" in f.parts else "spoof"
+        split = "validation" if f.stem in ("r0", "r3", "f0", "f3") else "train"
+        lines.append(f"{f.relative_to(root)},{label},{f.parent.name},{f.parent.name},{split}")
+    man = root / "manifest.csv"
+    man.write_text("\n".join(lines) + "\n")
+    rows = datasets.load_dataset(man)
+    assert {r.split for r in rows} == {"train", "validation"}
+    out = tmp_path / "m.pt"
+    result = CliRunner().invoke(app, ["train", str(man), "--out", str(out), "--epochs", "1", "--clips-per-epoch", "4",
+                                      "--batch-size", "4", "--workers", "0", "--no-augment"])
+    assert result.exit_code == 0, result.output
+    ck = load(out)
+    assert ck.provenance["n_val"] == 4 and ck.provenance["val_kind"] == "the manifest's split column"
+    assert "4 validation clips" in result.output
+
+
+def test_a_bad_split_value_is_a_dataset_problem(tmp_path):
+    root = make_folder_dataset(tmp_path / "data", n=2)
+    man = root / "manifest.csv"
+    man.write_text("path,label,split\nreal/src0/r0.wav,bonafide,test\n")
+    with pytest.raises(datasets.DatasetError, match="split must be train or validation"):
+        datasets.load_dataset(man)
