@@ -6,9 +6,9 @@
 
 Reported in the brief: "one training step was seen to take 5x longer with 2 threads than
 with 1 when other work ran beside it".  Measured here, per setting, in a fresh process:
-  train step: lfcc features + SpoofTransformer forward + BCE + backward + grad clip + AdamW,
+  train step: Whisper features + SpoofTransformer forward + BCE + backward + grad clip + AdamW,
               on a batch of 32 speech-like 4 s windows (as fakecheck.train does);
-  inference:  lfcc + forward under inference_mode on 32 windows (as Detector.score_windows).
+  inference:  Whisper features + forward under inference_mode on 32 windows (as Detector.score_windows).
 Competitors are `python -c "while True: pass"` processes started beside the measuring
 process (one busy core each).  Rows marked OMP_WAIT_POLICY=PASSIVE test whether the
 slowdown comes from OpenMP threads spinning while they wait for a descheduled peer.
@@ -34,7 +34,7 @@ def worker(threads: int, steps: int) -> None:
     import torch.nn.functional as F
 
     from fakecheck.audio import SAMPLE_RATE, WINDOW_SAMPLES
-    from fakecheck.features import FeatureConfig, lfcc
+    from fakecheck.features import FeatureConfig, extract
     from fakecheck.model import ModelConfig, SpoofTransformer
 
     torch.set_num_threads(threads)
@@ -49,7 +49,7 @@ def worker(threads: int, steps: int) -> None:
     def train_step() -> float:
         model.train()
         t0 = time.perf_counter()
-        loss = F.binary_cross_entropy_with_logits(model(lfcc(x, fcfg)).score, y)
+        loss = F.binary_cross_entropy_with_logits(model(extract(x, fcfg)).score, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -60,7 +60,7 @@ def worker(threads: int, steps: int) -> None:
         model.eval()
         t0 = time.perf_counter()
         with torch.inference_mode():
-            model(lfcc(x, fcfg)).score.numpy()
+            model(extract(x, fcfg)).score.numpy()
         return time.perf_counter() - t0
 
     for _ in range(2):  # warm-up: allocator, thread pool, first-call dispatch

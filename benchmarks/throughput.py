@@ -15,7 +15,7 @@ Measured, interleaved round by round so every figure sees the same load:
   3. in-process (one worker process, startup excluded): decode only, decode + window
      cutting (iter_windows), Detector.analyse_files for the same four settings, the model
      alone (score_windows on 32-window batches, scaled to the folder's window count) and,
-     within it, the LFCC features alone.
+     within it, the Whisper front end alone.
 Figures: wall seconds (median), x real time (audio seconds / wall second), ratio to decode-only.
 Goals: >= 500x real time, scan <= 2x decode-only.
 """
@@ -143,7 +143,7 @@ def worker(folder: str, n: int) -> None:
             det.score_windows(batch)
         return (time.perf_counter() - t0) / reps  # seconds per 32 windows
 
-    from fakecheck.features import lfcc
+    from fakecheck.features import extract
 
     xb = torch.from_numpy(batch)
 
@@ -153,7 +153,7 @@ def worker(folder: str, n: int) -> None:
         t0 = time.perf_counter()
         with torch.inference_mode():
             for _ in range(reps):
-                lfcc(xb, det.features)
+                extract(xb, det.features)
         return (time.perf_counter() - t0) / reps
 
     def fast_mixdown(x: np.ndarray) -> np.ndarray:
