@@ -9,7 +9,7 @@ The front end is the encoder of OpenAI's Whisper tiny.en, frozen (fakecheck/whis
 
 The model (fakecheck/model.py) mixes the 5 stages with learned weights before its embedding.
 Whisper learned these representations from 680 k hours of speech; on our held-out generator
-families they beat hand-made LFCC and log spectrograms by a wide margin (docs/experiments.md).
+families they beat LFCC by 5 and a log spectrogram by 10 points of EER (docs/experiments.md).
 
 Its configuration is stored in every checkpoint (FeatureConfig.to_dict), with the SHA-256 of
 the encoder weights, and the model refuses features of another configuration.
