@@ -148,11 +148,19 @@ def from_dict(data: dict[str, Any], path: Path | None = None, sha256: str = "") 
         fcfg = FeatureConfig.from_dict(dict(data["feature_config"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelLoadError(f"{where} has an invalid configuration ({exc})") from None
-    if mcfg.n_features != fcfg.n_features:
+    if mcfg.n_features != fcfg.n_features or mcfg.n_stages != fcfg.n_stages:
         raise ModelLoadError(
-            f"{where}: model expects {mcfg.n_features} features but its feature config gives {fcfg.n_features}"
+            f"{where}: model expects {mcfg.n_features} features in {mcfg.n_stages} stages but its feature config "
+            f"gives {fcfg.n_features} in {fcfg.n_stages}"
         )
-    model = SpoofTransformer(mcfg)
+    try:
+        fcfg.check_encoder()  # the front end's weights are present and are the ones this model was trained on
+    except (ValueError, OSError) as exc:
+        raise ModelLoadError(f"{where}: {exc}") from None
+    try:
+        model = SpoofTransformer(mcfg)
+    except AssertionError as exc:
+        raise ModelLoadError(f"{where} has an invalid configuration ({exc})") from None
     try:
         model.load_state_dict(data["state_dict"], strict=True)
     except (KeyError, RuntimeError) as exc:

@@ -70,7 +70,7 @@ def _version(value: bool) -> None:
 def main_callback(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on unexpected errors.")] = False,
-    threads: Annotated[int, typer.Option("--threads", min=0, help="torch CPU threads (0: FAKECHECK_THREADS or 1).")] = 0,
+    threads: Annotated[int, typer.Option("--threads", min=0, help="torch CPU threads (0: FAKECHECK_THREADS or 2).")] = 0,
 ) -> None:
     _state["debug"] = debug
     if threads:
@@ -230,7 +230,7 @@ def train(
             val_rows = [r for d in val for r in datasets.load_dataset(d, fmt)]
             datasets.validate(val_rows)
             train_rows, val_kind = rows, "given with --val"
-        elif rows and all(r.split for r in rows):
+        elif rows and all(r.split in ("train", "validation") for r in rows):
             train_rows = [r for r in rows if r.split == "train"]
             val_rows = [r for r in rows if r.split == "validation"]
             val_kind = "the manifest's split column"

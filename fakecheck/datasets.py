@@ -273,10 +273,7 @@ def _load_csv(path: Path) -> list[Row]:
                     continue
                 system = _field(record, columns, "system") or ("spoof" if label == SPOOF else "bonafide")
                 source = _field(record, columns, "source_repo") or _field(record, columns, "source") or system
-                split = _field(record, columns, "split").lower()
-                if split and split not in ("train", "validation"):
-                    problems.append(f"line {line}: split must be train or validation, not {split!r}")
-                    continue
+                split = _field(record, columns, "split").lower()  # used by train only if all are train/validation
                 rows.append(Row(base / rel, label, system, source, split))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DatasetError(f"cannot read {path}: {exc}. Check that it is a UTF-8 CSV file.") from exc

@@ -48,6 +48,18 @@ class FeatureConfig:
         convolution (rounding up), then pooled in pairs (rounding down).  100 for a 4 s window."""
         return (n_samples // whisper.HOP + 1) // 2 // self.pool_frames
 
+    def check_encoder(self) -> None:
+        """Raise ValueError unless the bundled encoder matches this config (loads and verifies it once)."""
+        if (self.frontend, self.n_stages, self.stage_width, self.sample_rate) != (
+                FeatureConfig.frontend, whisper.N_STAGES, whisper.WIDTH, SAMPLE_RATE):
+            raise ValueError(f"features of another front end ({self.frontend}, {self.n_stages} x {self.stage_width})")
+        if self.weights_sha256 != whisper.WEIGHTS_SHA256:
+            raise ValueError("this checkpoint was trained on another Whisper encoder file")
+        try:
+            whisper.load_encoder()
+        except whisper.WhisperWeightsError as exc:
+            raise ValueError(str(exc)) from None
+
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
@@ -60,7 +72,7 @@ class FeatureConfig:
 
 
 def extract(waveforms: torch.Tensor, cfg: FeatureConfig = FeatureConfig()) -> torch.Tensor:
-    """(batch, samples) float waveforms at 16 kHz -> (batch, samples // 640, 1920) features."""
+    """(batch, samples) float waveforms at 16 kHz -> (batch, cfg.n_frames(samples), 1920) features."""
     if waveforms.ndim == 1:
         waveforms = waveforms[None]
     assert waveforms.ndim == 2, f"expected (batch, samples), got {tuple(waveforms.shape)}"

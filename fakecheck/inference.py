@@ -150,7 +150,7 @@ class Detector:
         """Load the checkpoint at `path`, or the bundled (SHA-256 verified) model when None.
 
         device: "cpu", "cuda", "mps" or "auto"/None (the best available); threads: torch CPU
-        threads (default FAKECHECK_THREADS, else 1); threshold: P(fake) at or above which a
+        threads (default FAKECHECK_THREADS, else 2 capped at the cores); threshold: P(fake) at or above which a
         clip is FAKE (default: the checkpoint's).  Raises ModelLoadError with a one-line
         reason for a missing, damaged or foreign file, ValueError for a threshold outside (0, 1).
 

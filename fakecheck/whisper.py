@@ -129,7 +129,7 @@ class WhisperEncoder(nn.Module):
         self.norm = nn.LayerNorm(WIDTH)
 
     def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
-        """(B, samples) -> (B, N_STAGES, samples // 320, 384)."""
+        """(B, samples) -> (B, N_STAGES, ceil((samples // 160) / 2), 384)."""
         return self.stages_from_log_mel(log_mel(normalise_level(waveforms)))
 
     def stages_from_log_mel(self, mel: torch.Tensor) -> torch.Tensor:
@@ -179,13 +179,13 @@ def default_weights_path() -> Path:
 @lru_cache(maxsize=2)
 def load_encoder(path: str | None = None, verify: bool = True) -> WhisperEncoder:
     """The frozen encoder in eval mode; its file's SHA-256 must match WEIGHTS_SHA256."""
-    from safetensors.torch import load_file
+    from safetensors.torch import load
 
     p = Path(path) if path else default_weights_path()
     raw = p.read_bytes()
     if verify and hashlib.sha256(raw).hexdigest() != WEIGHTS_SHA256:
         raise WhisperWeightsError(f"{p} is not the Whisper encoder file this release was tested with")
     enc = WhisperEncoder()
-    enc.load_ct2_names(load_file(str(p)))
+    enc.load_ct2_names(load(raw))  # the very bytes that were hashed
     enc.eval().requires_grad_(False)
     return enc

@@ -192,3 +192,17 @@ def test_generated_clip_rows_keep_their_source_for_the_split(tmp_path: Path) -> 
     [c] = b.generated_clips()
     assert (c.system, c.source, c.speaker, c.language) == ("resynth-world", "repoA", "p1", "de")
     assert c.duration_s == pytest.approx(2.0)
+
+
+def test_a_step_that_skipped_work_is_not_marked_done(tmp_path: Path) -> None:
+    """Piper without its venv skips; the next run must try it again, and combine always runs again."""
+    B = _module("build")
+    shared = tmp_path / "shared"
+    (shared / "corpus").mkdir(parents=True)
+    (shared / "corpus" / "manifest.csv").write_text("path,label,system,speaker,source_repo,source_path,duration_s\n")
+    (shared / "tools").mkdir()
+    (shared / "tools" / "sentences.txt").write_text("one\n")
+    root = tmp_path / "data"
+    assert B.main(["--root", str(root), "--shared", str(shared), "--only", "corpus", "piper"]) == 0
+    assert (root / ".done" / "corpus").exists() and not (root / ".done" / "piper").exists()
+    assert "combine" in B.ALWAYS_RERUN and "select" in B.ALWAYS_RERUN

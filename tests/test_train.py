@@ -135,9 +135,9 @@ def test_manifest_split_column_is_the_split(tmp_path):
     assert "4 validation clips" in result.output
 
 
-def test_a_bad_split_value_is_a_dataset_problem(tmp_path):
+def test_other_split_values_load_and_leave_the_split_to_train(tmp_path):
+    """A `split` column with other values (test, dev) still loads, e.g. for evaluate; train then splits by source."""
     root = make_folder_dataset(tmp_path / "data", n=2)
     man = root / "manifest.csv"
-    man.write_text("path,label,split\nreal/src0/r0.wav,bonafide,test\n")
-    with pytest.raises(datasets.DatasetError, match="split must be train or validation"):
-        datasets.load_dataset(man)
+    man.write_text("path,label,split\nreal/src0/r0.wav,bonafide,test\nfake/sys0/f0.wav,spoof,train\n")
+    assert sorted(r.split for r in datasets.load_dataset(man)) == ["test", "train"]

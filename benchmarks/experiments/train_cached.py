@@ -135,7 +135,8 @@ def export(model: Candidate, scores: np.ndarray, rows: list[dict[str, str]], res
     cal = calibration.fit(s, y)
     ck = Checkpoint(model.net, FeatureConfig(), cal)
     ck.metrics = metrics.summary(s, y, systems, cal.llr(s), cal.score_at(ck.threshold))
-    ck.metrics["reencoded_eer"] = {k: v for k, v in result.items() if k.startswith("eer_") and k != "eer_clean"}
+    ck.metrics["reencoded_eer"] = {k: v for k, v in result.items()
+                                   if k.startswith("eer_") and isinstance(v, float) and k != "eer_clean"}
     ck.metrics["eer_by_family"] = result["eer_by_family"]
     ck.provenance = {"command": "python " + " ".join(sys.argv), "data": ["data/training-manifest.csv"],
                      "val_kind": "the committed family split (data/training-manifest.csv)",

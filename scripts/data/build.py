@@ -3,8 +3,9 @@
 
     python scripts/data/build.py [--root DATA] [--mirror MIRROR] [--shared ../shared] [--only STEP ...]
 
-Steps, in order; each writes ROOT/.done/STEP when it finishes and is skipped after that, and
-every tool it calls skips files that already exist, so an interrupted build resumes:
+Steps, in order; each writes ROOT/.done/STEP when it finishes without skipping anything and is
+skipped after that (select and combine always run again), and every tool it calls skips files
+that already exist, so an interrupted build resumes:
 
     corpus      link ../shared/corpus into ROOT/corpus
     more        build corpus-more/*.csv from the fetched repositories (tools/build_corpus.py)
@@ -47,6 +48,9 @@ FARGAN_PER_SOURCE = 25  # validation bona fide clips per source for FARGAN
 # Lines of tools/sentences.txt per engine: disjoint slices, so engines do not share text.
 TEXT_SLICES = {"piper": (0, 150), "kokoro": (150, 168), "classic": (168, 198)}
 KOKORO_BLENDS = 3
+# Cheap steps that depend on everything before them: always redone, so that a step finished in a later
+# run (a tool installed, a repository fetched) reaches the selection and the combined manifest.
+ALWAYS_RERUN = {"select", "combine"}
 # Codec2 and the phase vocoder are left out on purpose: a traditional codec or a DSP round trip is
 # not a deepfake, and calling it spoof would teach "band-limited or coded = fake" (docs/decisions.md).
 
@@ -130,7 +134,7 @@ class Build:
             for c in cs:
                 dst = self.root / "gen" / "src" / name / c.path
                 dst.parent.mkdir(parents=True, exist_ok=True)
-                if not dst.exists():
+                if not dst.is_symlink():
                     dst.symlink_to((self.root / c.path).resolve())
                 index.append({"group": name, "path": c.path, "source": c.source, "speaker": c.speaker,
                               "language": c.language})
@@ -178,6 +182,8 @@ class Build:
     def classic(self) -> dict[str, object]:
         out = self.root / "gen" / "classic"
         rc = self._make_fakes(["--text-file", str(self._text("classic")), "--jitter"], out)
+        if rc:
+            self.skip("classic", f"make_fakes.py exited {rc}")
         return {"rc": rc}
 
     def resynth(self) -> dict[str, object]:
@@ -189,6 +195,8 @@ class Build:
         for name in RESYNTH_VOCODERS:
             rcs[name] = self._make_fakes(["--resynth", str(self.root / "gen" / "src" / name),
                                           "--systems", f"^{name}$"], self.root / "gen" / "resynth")
+            if rcs[name]:
+                self.skip("resynth", f"make_fakes.py exited {rcs[name]} for {name}")
         return rcs
 
     def lyra(self) -> dict[str, object] | None:
@@ -213,7 +221,7 @@ class Build:
                 convert_to_flac(tmp, dst)
                 n += 1
             else:
-                log(f"lyra failed on {f}: {p.stderr.strip()[-200:]}")
+                self.skip("lyra", f"failed on {f}: {p.stderr.strip()[-200:]}")
         return {"clips": n}
 
     def fargan(self) -> dict[str, object] | None:
@@ -237,12 +245,13 @@ class Build:
                 continue
             x, sr = sf.read(f, dtype="int16")
             (tmpd / "in.pcm").write_bytes(x.tobytes())
+            (tmpd / "out.pcm").unlink(missing_ok=True)  # never store the previous clip's audio
             ok = (subprocess.run([binary, "-features", tmpd / "in.pcm", tmpd / "feat.f32"], capture_output=True)
                   .returncode == 0 and
                   subprocess.run([binary, "-fargan-synthesis", tmpd / "feat.f32", tmpd / "out.pcm"],
                                  capture_output=True).returncode == 0)
             if not ok:
-                log(f"fargan failed on {f}")
+                self.skip("fargan", f"failed on {f}")
                 continue
             y = np.frombuffer((tmpd / "out.pcm").read_bytes(), dtype="<i2")
             dst.parent.mkdir(parents=True, exist_ok=True)
@@ -337,16 +346,20 @@ def main(argv: list[str] | None = None) -> int:
     for step in STEPS:
         if a.only and step not in a.only:
             continue
-        if b.done(step) and not a.only:
+        if b.done(step) and not a.only and step not in ALWAYS_RERUN:
             log(f"done already: {step}")
             continue
         t = time.time()
         log(f"step {step}")
+        skipped_before = len(b.skipped)
         info = getattr(b, step)()
         if info is not None:
             info = {**info, "seconds": round(time.time() - t, 1)}
-            b.mark(step, info)
             report[step] = info
+            if len(b.skipped) == skipped_before:
+                b.mark(step, info)
+            else:  # it skipped part of its work: run it again next time, once the tool or repository is there
+                log(f"{step} is not marked done, because it skipped work")
             log(f"finished {step} in {time.time() - t:.0f} s: {json.dumps(info)[:300]}")
     log(f"build finished in {(time.time() - t0) / 60:.1f} min")
     for s in b.skipped:
