@@ -431,7 +431,7 @@ def info(
         f"parameters   {ck.model.n_params():,}",
         f"architecture {json.dumps(ck.model.cfg.to_dict())}",
         f"features     {ck.features.frontend}: {ck.features.n_stages} stages x {ck.features.stage_width} "
-        f"per {ck.features.hop_samples * 1000 // 16000} ms frame (frozen)",
+        f"per {ck.features.hop_samples * 1000 // ck.features.sample_rate} ms frame (frozen)",
         f"trained on   {', '.join(Path(d).name for d in p.get('data', [])) or 'unknown'} "
         f"({p.get('n_train', '?')} clips)",
         f"validation   {p.get('n_val', '?')} clips ({p.get('val_kind', 'validation split')}); "

@@ -48,13 +48,18 @@ class FeatureConfig:
         convolution (rounding up), then pooled in pairs (rounding down).  100 for a 4 s window."""
         return (n_samples // whisper.HOP + 1) // 2 // self.pool_frames
 
-    def check_encoder(self) -> None:
-        """Raise ValueError unless the bundled encoder matches this config (loads and verifies it once)."""
+    def check_compatible(self) -> None:
+        """Raise ValueError unless these are the features this release's front end computes."""
         if (self.frontend, self.n_stages, self.stage_width, self.sample_rate) != (
                 FeatureConfig.frontend, whisper.N_STAGES, whisper.WIDTH, SAMPLE_RATE):
             raise ValueError(f"features of another front end ({self.frontend}, {self.n_stages} x {self.stage_width})")
         if self.weights_sha256 != whisper.WEIGHTS_SHA256:
             raise ValueError("this checkpoint was trained on another Whisper encoder file")
+
+    def check_encoder(self) -> None:
+        """check_compatible, then load (and SHA-256 verify) the bundled encoder once, so a broken
+        install fails when the model loads, not at the first window."""
+        self.check_compatible()
         try:
             whisper.load_encoder()
         except whisper.WhisperWeightsError as exc:
@@ -76,8 +81,7 @@ def extract(waveforms: torch.Tensor, cfg: FeatureConfig = FeatureConfig()) -> to
     if waveforms.ndim == 1:
         waveforms = waveforms[None]
     assert waveforms.ndim == 2, f"expected (batch, samples), got {tuple(waveforms.shape)}"
-    if cfg.weights_sha256 != whisper.WEIGHTS_SHA256:
-        raise ValueError("this checkpoint was trained on another Whisper encoder file")
+    cfg.check_compatible()
     enc = whisper.load_encoder().to(waveforms.device)
     with torch.no_grad():
         h = enc(waveforms.float())  # (B, S, T20, W)

@@ -115,6 +115,17 @@ class _Block(nn.Module):
         return x + self.down(F.gelu(self.up(self.ffn_norm(x))))
 
 
+# Our block's parameter names -> CTranslate2's, within one encoder layer.
+_BLOCK_NAMES = {
+    "attn_norm.weight": "self_attention.layer_norm.gamma", "attn_norm.bias": "self_attention.layer_norm.beta",
+    "qkv.weight": "self_attention.linear_0.weight", "qkv.bias": "self_attention.linear_0.bias",
+    "out.weight": "self_attention.linear_1.weight", "out.bias": "self_attention.linear_1.bias",
+    "ffn_norm.weight": "ffn.layer_norm.gamma", "ffn_norm.bias": "ffn.layer_norm.beta",
+    "up.weight": "ffn.linear_0.weight", "up.bias": "ffn.linear_0.bias",
+    "down.weight": "ffn.linear_1.weight", "down.bias": "ffn.linear_1.bias",
+}
+
+
 class WhisperEncoder(nn.Module):
     """Frozen Whisper tiny.en encoder returning every stage's hidden states."""
 
@@ -145,25 +156,11 @@ class WhisperEncoder(nn.Module):
     def load_ct2_names(self, tensors: dict[str, torch.Tensor]) -> None:
         """Load tensors named as in scripts/convert_whisper.py (CTranslate2's names)."""
         t = {k: v.float() for k, v in tensors.items()}
-        sd = {"conv1.weight": t["conv1.weight"], "conv1.bias": t["conv1.bias"],
-              "conv2.weight": t["conv2.weight"], "conv2.bias": t["conv2.bias"],
-              "norm.weight": t["layer_norm.gamma"], "norm.bias": t["layer_norm.beta"]}
+        names = {"conv1.weight": "conv1.weight", "conv1.bias": "conv1.bias", "conv2.weight": "conv2.weight",
+                 "conv2.bias": "conv2.bias", "norm.weight": "layer_norm.gamma", "norm.bias": "layer_norm.beta"}
         for i in range(N_LAYERS):
-            p = f"layer_{i}."
-            sd.update({
-                f"blocks.{i}.attn_norm.weight": t[p + "self_attention.layer_norm.gamma"],
-                f"blocks.{i}.attn_norm.bias": t[p + "self_attention.layer_norm.beta"],
-                f"blocks.{i}.qkv.weight": t[p + "self_attention.linear_0.weight"],
-                f"blocks.{i}.qkv.bias": t[p + "self_attention.linear_0.bias"],
-                f"blocks.{i}.out.weight": t[p + "self_attention.linear_1.weight"],
-                f"blocks.{i}.out.bias": t[p + "self_attention.linear_1.bias"],
-                f"blocks.{i}.ffn_norm.weight": t[p + "ffn.layer_norm.gamma"],
-                f"blocks.{i}.ffn_norm.bias": t[p + "ffn.layer_norm.beta"],
-                f"blocks.{i}.up.weight": t[p + "ffn.linear_0.weight"],
-                f"blocks.{i}.up.bias": t[p + "ffn.linear_0.bias"],
-                f"blocks.{i}.down.weight": t[p + "ffn.linear_1.weight"],
-                f"blocks.{i}.down.bias": t[p + "ffn.linear_1.bias"],
-            })
+            names.update({f"blocks.{i}.{ours}": f"layer_{i}.{theirs}" for ours, theirs in _BLOCK_NAMES.items()})
+        sd = {ours: t[theirs] for ours, theirs in names.items()}
         self.load_state_dict(sd)
         self.positions.copy_(t["position_encodings.encodings"])
 

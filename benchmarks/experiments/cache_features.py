@@ -36,7 +36,7 @@ from lfcc import FeatureConfig, lfcc  # noqa: E402
 
 from fakecheck import audio  # noqa: E402
 from fakecheck.augment import AugmentConfig, augment, codec_round_trip, resample_round_trip  # noqa: E402
-from fakecheck.whisper import load_encoder  # noqa: E402
+from fakecheck.features import extract  # noqa: E402
 
 CONDITIONS = ["clean", "mp3_32k", "opus_16k", "phone_8k"]
 BLOCK = 256
@@ -74,11 +74,11 @@ def logspec(x: torch.Tensor) -> torch.Tensor:
     return logp - logp.mean(dim=(1, 2), keepdim=True)  # gain moves every bin alike
 
 
-def features(windows: np.ndarray, enc: torch.nn.Module) -> dict[str, np.ndarray]:
+def features(windows: np.ndarray) -> dict[str, np.ndarray]:
     x = torch.from_numpy(windows)
     with torch.no_grad():
-        w = enc(x)  # (B, 5, 200, 384)
-        w = w.view(w.shape[0], 5, 100, 2, 384).mean(dim=3)
+        w = extract(x)  # the product's front end: (B, 100, 5 * 384), stages side by side
+        w = w.view(w.shape[0], 100, 5, 384).transpose(1, 2)  # stored stage-major: (B, 5, 100, 384)
         return {"whisper": w.half().numpy(), "lfcc": lfcc(x, FeatureConfig()).half().numpy(),
                 "logspec": logspec(x).half().numpy()}
 
@@ -121,7 +121,6 @@ def main() -> None:
     if a.init_only:
         return
     k, nshards = map(int, a.shard.split("/"))
-    enc = load_encoder()
     aug = AugmentConfig()
     done_dir = a.cache / "done"
     done_dir.mkdir(exist_ok=True)
@@ -150,7 +149,7 @@ def main() -> None:
             except Exception as exc:  # a clip that cannot be read stays zero and is listed
                 bad.append(f"{r['path']}: {exc}")
         for s in range(0, len(wins), 16):
-            f = features(wins[s:s + 16], enc)
+            f = features(wins[s:s + 16])
             for name in SHAPES:
                 maps[name][lo + s:lo + s + len(f[name])] = f[name]
         for m in maps.values():
