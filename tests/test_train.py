@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -101,7 +102,10 @@ def test_cli_reports_a_broken_dataset_before_training(tmp_path):
 def test_distributed_two_cpu_processes(tmp_path):
     data = make_folder_dataset(tmp_path / "data")
     env = {**os.environ, "FAKECHECK_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29531",
+    with socket.socket() as sock:  # a free port: a fixed one can be held by an earlier run's rendezvous
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port,
            "-m", "fakecheck", "train", str(data), "--val", str(data), "--out", str(tmp_path / "ddp.pt"),
            "--epochs", "1", "--clips-per-epoch", "8", "--batch-size", "4", "--workers", "0", "--no-augment"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
