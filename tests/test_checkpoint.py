@@ -88,3 +88,21 @@ def test_calibration_score_at_inverts_p_fake():
         assert float(cal.p_fake(cal.score_at(p))) == pytest.approx(p, abs=1e-12)
     with pytest.raises(ValueError):
         Calibration(0.0, 0.0).score_at(0.5)
+
+
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_checkpoints_respect_the_umask(tmp_path, tiny_checkpoint, umask, mode):
+    """A checkpoint is a file to share: normal permissions, not mkstemp's owner-only 0600."""
+    import os
+    import stat
+
+    old = os.umask(umask)
+    try:
+        checkpoint.save(tiny_checkpoint, tmp_path / "m.pt")
+        checkpoint.atomic_save({"x": 1}, tmp_path / "m.pt.state")
+    finally:
+        os.umask(old)
+    for name in ("m.pt", "m.pt.state"):
+        assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == mode, name
+    assert not list(tmp_path.glob(".*.tmp"))
+
