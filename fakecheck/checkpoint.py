@@ -2,7 +2,8 @@
 
 A checkpoint is one torch.save'd dict of plain values and tensors:
     format, format_version, model_config, feature_config, label_convention,
-    calibration {a, b}, threshold (on p_fake), provenance {...}, metrics {...}, state_dict
+    calibration {a, b}, token_calibration {a, b} (for the per-token head; absent in old files),
+    threshold (on p_fake), provenance {...}, metrics {...}, state_dict
 Loading uses torch.load(weights_only=True): a file carrying a pickled object
 (code) is refused before anything in it runs.  Writes are atomic (temp file + rename).
 """
@@ -14,6 +15,7 @@ import math
 import os
 import secrets
 import stat
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,7 @@ class Checkpoint:
     features: FeatureConfig
     calibration: Calibration = field(default_factory=Calibration)
     threshold: float = DEFAULT_THRESHOLD
+    token_calibration: Calibration | None = None  # None: token scores use the clip calibration
     provenance: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
@@ -50,6 +53,10 @@ class Checkpoint:
     @property
     def name(self) -> str:
         return self.path.name if self.path else "in-memory"
+
+    def token_p_fake(self, scores: Any) -> Any:
+        """Calibrated P(fake) of per-token logits (the token head's own calibration when fitted)."""
+        return (self.token_calibration or self.calibration).p_fake(scores)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +67,8 @@ class Checkpoint:
             "label_convention": LABEL_CONVENTION,
             "calibration": {"a": float(self.calibration.a), "b": float(self.calibration.b)},
             "threshold": float(self.threshold),
+            **({"token_calibration": {"a": float(self.token_calibration.a), "b": float(self.token_calibration.b)}}
+               if self.token_calibration is not None else {}),
             "provenance": self.provenance,
             "metrics": self.metrics,
             "state_dict": {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()},
@@ -123,6 +132,42 @@ def bundled_model_path() -> Path:
     return Path(__file__).resolve().parent.parent / "models" / BUNDLED_MODEL_NAME
 
 
+def _looks_like_text(head: bytes) -> bool:
+    if not head.strip() or b"\x00" in head:
+        return False
+    for cut in range(4):  # the sample may end inside a multi-byte character
+        try:
+            head[: len(head) - cut].decode("utf-8")
+            return True
+        except UnicodeDecodeError:
+            continue
+    return False
+
+
+def _check_container(path: Path) -> None:
+    """Refuse what is not torch's zip format before torch.load sees it.
+
+    fakecheck writes zip checkpoints only.  Anything else would reach torch's legacy pickle reader,
+    which reads a text file as pickle opcodes and calls it an unsupported global: a "code payload".
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError as exc:
+        raise ModelLoadError(f"model file {path}: {exc.strerror}") from None
+    if zipfile.is_zipfile(path):
+        return
+    if head.startswith(b"PK\x03\x04"):
+        raise ModelLoadError(f"{path} is not a readable checkpoint (a truncated or damaged zip archive)")
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        raise ModelLoadError(
+            f"refused {path}: it is a bare pickle, not a fakecheck checkpoint "
+            "(pickles can carry code; nothing was loaded)"
+        )
+    kind = "it is a text file" if _looks_like_text(head) else "not a torch zip archive"
+    raise ModelLoadError(f"{path} is not a fakecheck checkpoint ({kind})")
+
+
 def read_data(path: str | os.PathLike[str]) -> dict[str, Any]:
     """torch.load a file as data only, with one-line errors for every way it can be wrong."""
     path = Path(path)
@@ -134,6 +179,7 @@ def read_data(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ModelLoadError(f"model path {path} is a directory; pass the .pt file inside it")
     if not stat.S_ISREG(st.st_mode):
         raise ModelLoadError(f"model path {path} is not a regular file")
+    _check_container(path)
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -181,10 +227,13 @@ def from_dict(data: dict[str, Any], path: Path | None = None, sha256: str = "") 
     model.eval()
     cal = data.get("calibration") or {}
     calibration = Calibration(float(cal.get("a", 1.0)), float(cal.get("b", 0.0)))
+    tcal = data.get("token_calibration")
+    token_calibration = Calibration(float(tcal.get("a", 1.0)), float(tcal.get("b", 0.0))) if tcal else None
     threshold = float(data.get("threshold", DEFAULT_THRESHOLD))
-    if not (math.isfinite(calibration.a) and math.isfinite(calibration.b) and 0.0 < threshold < 1.0):
+    finite = [calibration.a, calibration.b, *((token_calibration.a, token_calibration.b) if token_calibration else ())]
+    if not (all(math.isfinite(v) for v in finite) and 0.0 < threshold < 1.0):
         raise ModelLoadError(f"{where}: calibration or threshold is not a finite, valid number")
-    return Checkpoint(model, fcfg, calibration, threshold, dict(data.get("provenance") or {}),
+    return Checkpoint(model, fcfg, calibration, threshold, token_calibration, dict(data.get("provenance") or {}),
                       dict(data.get("metrics") or {}), path, sha256)
 
 

@@ -49,7 +49,7 @@ def test_pickle_payload_is_refused_without_running(tmp_path, monkeypatch):
 def test_bad_model_files_give_clear_errors(tmp_path, tiny_model_file):
     text = tmp_path / "notes.txt"
     text.write_text("hello")
-    with pytest.raises(ModelLoadError, match="not a readable checkpoint"):
+    with pytest.raises(ModelLoadError, match="not a fakecheck checkpoint"):
         checkpoint.load(text)
     with pytest.raises(ModelLoadError, match="directory"):
         checkpoint.load(tmp_path)
@@ -106,3 +106,12 @@ def test_checkpoints_respect_the_umask(tmp_path, tiny_checkpoint, umask, mode):
         assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == mode, name
     assert not list(tmp_path.glob(".*.tmp"))
 
+
+@pytest.mark.parametrize("text", ['{"model": "x"}\n', "# my model\nweights: none\n", "cat > x\n", "hello"])
+def test_a_text_file_is_not_a_checkpoint_not_a_payload(tmp_path, text):
+    path = tmp_path / "model.pt"
+    path.write_text(text)
+    with pytest.raises(ModelLoadError) as info:
+        checkpoint.load(path)
+    msg = str(info.value)
+    assert "not a fakecheck checkpoint" in msg and "text file" in msg and "payload" not in msg, msg
