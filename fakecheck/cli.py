@@ -48,7 +48,8 @@ def _consoles() -> tuple[Console, Console]:
 
     no_color = bool(os.environ.get("NO_COLOR"))
     out = Console(no_color=no_color, highlight=False, soft_wrap=False)
-    err = Console(stderr=True, no_color=no_color, highlight=False)
+    # soft_wrap: a message is one line whatever the terminal width (scripts grep stderr line by line).
+    err = Console(stderr=True, no_color=no_color, highlight=False, soft_wrap=True)
     return out, err
 
 

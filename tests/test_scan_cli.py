@@ -328,3 +328,12 @@ def test_module_entry_point_runs(tmp_path, tiny_model_file):
                         str(tiny_model_file), "--threshold", "0.999999"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split()[0] == "REAL"
+
+
+def test_error_messages_are_one_line_whatever_the_width(clips, tmp_path):
+    """Rich must not hard-wrap an error at the console width: scripts grep for one line."""
+    model = tmp_path / ("a-rather-long-folder-name-" * 6) / "missing-model.pt"
+    result = run("scan", clips, "--model", model)
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and str(model) in lines[0], result.stderr
