@@ -2,8 +2,8 @@
 
 Exit codes (scan): 0 nothing flagged, 1 at least one FAKE, 2 usage error (bad option,
 unusable model, device or output path), 3 at least one input could not be analysed (ERROR
-rows), 4 an output could not be written mid-run, 5 internal error (a bug: please report it),
-130 interrupted.  When several apply: 130 > 5 > 4 > 3 > 1 > 0 (2 stops before any work).
+rows), or the folders given held no audio file at all, 4 an output could not be written
+mid-run, 5 internal error (a bug: please report it), 130 interrupted.  When several apply: 130 > 5 > 4 > 3 > 1 > 0 (2 stops before any work).
 
 torch and librosa are imported inside the commands only: --help and shell
 completion (which re-runs this program on every TAB) stay fast.
@@ -15,6 +15,7 @@ import hashlib
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -119,18 +120,25 @@ def scan(
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Decoder threads running beside inference.")] = 2,
     shard: Annotated[str | None, typer.Option("--shard", help="K/N: scan only the K-th of N deterministic parts.")] = None,
     device: Annotated[str | None, typer.Option("--device", help="cpu, cuda, mps or auto.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table, no progress: only files and exit code.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table, progress or summary; ERROR rows still go to stderr.")] = False,
 ) -> None:
     """Scan audio files and folders; print a verdict per file."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from . import render
-    from .inference import SCHEMA_VERSION, iter_inputs
+    from .inference import SCHEMA_VERSION, VERDICTS, iter_inputs
     from .output import OutputError, open_sinks
 
     shard_kn = _parse_shard(shard)
     out, err = _consoles()
-    inputs, skipped = iter_inputs(paths)
+    inputs, skipped, empty = [], 0, []
+    for p in paths:  # one at a time, to name the folders that hold no audio
+        found, n_skipped = iter_inputs([p])
+        inputs += found
+        skipped += n_skipped
+        if not found:
+            empty.append(p)
+    found_any = bool(inputs)
     if shard_kn:
         inputs = [p for p in inputs if in_shard(p, shard_kn)]
     det = _load_detector(model, device, threshold)
@@ -141,6 +149,14 @@ def scan(
     except OutputError as exc:
         raise _fail(str(exc)) from None
     stdout_taken = any(s.target == "-" for s in sinks)
+    if not found_any:  # only empty folders: an error, after the options were checked and the outputs opened
+        _close_quietly(sinks, _summary({}, VERDICTS, 0, skipped, 0.0, 0.0, False))
+        names = ", ".join(str(p) for p in empty)
+        raise _fail(f"no audio files found in {names}" + (f" ({skipped} non-audio files skipped)" if skipped else ""),
+                    EXIT_INPUT_ERROR)
+    if not quiet:
+        for p in empty:
+            err.print(f"warning: no audio files found in {p}", markup=False)
     show_table = not quiet and not stdout_taken
     interactive = out.is_terminal and not os.environ.get("NO_COLOR")
     counts: dict[str, int] = {}
@@ -160,6 +176,8 @@ def scan(
                     s.add(row)
                 if show_table and not interactive:
                     typer.echo(render.plain_row(row))  # raw tabs: Rich would expand them to spaces
+                elif quiet and v.verdict == "ERROR":
+                    typer.echo(render.plain_row(row), err=True)
                 rows.append({k: row[k] for k in row if k != "windows"})
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
@@ -168,8 +186,7 @@ def scan(
         _close_quietly(sinks)
         raise _fail(str(exc), EXIT_WRITE_ERROR) from None
     wall = time.time() - t0
-    summary = {**counts, "files": len(rows), "skipped_non_audio": skipped, "wall_s": round(wall, 3),
-               "audio_s": round(audio_s, 3), "interrupted": code == EXIT_INTERRUPTED}
+    summary = _summary(counts, VERDICTS, len(rows), skipped, wall, audio_s, code == EXIT_INTERRUPTED)
     try:
         for s in sinks:
             s.close(summary)
@@ -184,10 +201,17 @@ def scan(
     raise typer.Exit(code)
 
 
-def _close_quietly(sinks: list[Any]) -> None:
+def _summary(counts: dict[str, int], verdicts: Sequence[str], files: int, skipped: int, wall: float, audio_s: float,
+             interrupted: bool) -> dict[str, Any]:
+    """The JSON summary: every verdict counted, zeros included, so readers need no defaults."""
+    return {**{v: counts.get(v, 0) for v in verdicts}, "files": files, "skipped_non_audio": skipped,
+            "wall_s": round(wall, 3), "audio_s": round(audio_s, 3), "interrupted": interrupted}
+
+
+def _close_quietly(sinks: list[Any], summary: dict[str, Any] | None = None) -> None:
     for s in sinks:
         try:
-            s.close()
+            s.close(summary)
         except Exception:
             pass
 

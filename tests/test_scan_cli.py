@@ -337,3 +337,59 @@ def test_error_messages_are_one_line_whatever_the_width(clips, tmp_path):
     assert result.exit_code == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and str(model) in lines[0], result.stderr
+
+
+# -- empty inputs, quiet mode, summary counts -------------------------------------------------------
+def test_an_empty_folder_is_an_error_not_a_silent_success(tmp_path, tiny_model_file):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not audio\n")
+    js = tmp_path / "e.json"
+    result = run("scan", empty, "--model", tiny_model_file, "--json", js)
+    assert result.exit_code == 3, result.output
+    assert result.stdout == ""
+    assert f"no audio files found in {empty}" in result.stderr and "1 non-audio" in result.stderr
+    doc = json.loads(js.read_text())  # the outputs are still written, empty and valid
+    assert doc["results"] == [] and doc["summary"]["files"] == 0
+    quiet = run("scan", empty, "--model", tiny_model_file, "-q")
+    assert quiet.exit_code == 3 and "no audio files found" in quiet.stderr  # an error: printed even with -q
+
+
+def test_an_empty_folder_beside_files_is_a_warning(clips, tmp_path, tiny_model_file):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run("scan", clips, empty, "--model", tiny_model_file, "--threshold", "0.999999")
+    assert result.exit_code == 0, result.output
+    assert verdicts(result) == ["REAL"] * 3
+    assert f"warning: no audio files found in {empty}" in result.stderr
+
+
+def test_quiet_still_prints_error_rows_on_stderr(clips, tiny_model_file, tmp_path):
+    (clips / "broken.wav").write_bytes(b"RIFF\x00\x00garbage" * 10)
+    result = run("scan", clips, "--model", tiny_model_file, "-q", "--threshold", "0.999999")
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr  # no summary, no progress: the ERROR row only
+    fields = lines[0].split("\t")
+    assert fields[0] == "ERROR" and fields[4] == str(clips / "broken.wav") and fields[5].startswith("# ")
+
+
+def test_json_summary_counts_every_verdict_even_zero(clips, tiny_model_file, tmp_path):
+    from fakecheck.inference import VERDICTS
+
+    js = tmp_path / "s.json"
+    result = run("scan", clips, "--model", tiny_model_file, "--threshold", "0.999999", "--json", js)
+    assert result.exit_code == 0
+    summary = json.loads(js.read_text())["summary"]
+    assert {"REAL", "FAKE", "INCONCLUSIVE", "ERROR"} <= set(VERDICTS)
+    assert {v: summary[v] for v in VERDICTS} == {v: 3 if v == "REAL" else 0 for v in VERDICTS}
+
+
+def test_an_empty_shard_of_a_full_folder_is_not_an_error(tmp_path, tiny_model_file):
+    write_clip(tmp_path / "d" / "only.wav")
+    codes = [run("scan", tmp_path / "d", "--model", tiny_model_file, "--threshold", "0.999999", "--shard", f"{k}/4")
+             for k in range(1, 5)]
+    assert sorted(r.exit_code for r in codes) == [0, 0, 0, 0]
+    assert sum(len(r.stdout.splitlines()) for r in codes) == 1
+    assert not any("no audio files" in r.stderr for r in codes)
