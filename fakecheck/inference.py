@@ -9,8 +9,11 @@ worker threads decode ahead.
 
 Clip score: the mean of the window logits over windows that contain speech.  Windows
 overlap by half, so each stretch of speech is seen twice; the mean keeps one odd
-window from flipping a long genuine recording, while the most suspicious window is
-reported separately (suspicious_start_s / suspicious_end_s) for partial fakes.
+window from flipping a long genuine recording.
+
+Partial fakes: the model's token head gives one logit per 40 ms token; fakecheck.segments
+stitches them into a P(fake) timeline over the file and reads fake segments from it.  A
+clip whose mean is below the threshold but which holds a fake segment is PARTIAL, not REAL.
 """
 
 from __future__ import annotations
@@ -19,21 +22,22 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from . import audio
+from . import audio, segments
 from .audio import MIN_SAMPLES, SAMPLE_RATE, AudioLoadError, Window
 from .checkpoint import Checkpoint, ModelLoadError
 from .checkpoint import load as load_checkpoint
 from .features import extract
 
 SCHEMA_VERSION = 1
-VERDICTS = ("REAL", "FAKE", "INCONCLUSIVE", "ERROR")
+VERDICTS = ("REAL", "FAKE", "PARTIAL", "INCONCLUSIVE", "ERROR")
+FLAGGED = ("FAKE", "PARTIAL")  # verdicts that make scan exit 1
 DEFAULT_BATCH_SIZE = 8  # windows per forward pass; measured as fast as 32 on CPU, with ~120 MB less peak RSS
 _NO_SAMPLES = np.zeros(0, dtype=np.float32)  # placeholder for scored windows, shared
 
@@ -54,11 +58,25 @@ class WindowScore:
 
 
 @dataclass(frozen=True)
+class Timeline:
+    """Calibrated P(fake) per token over the whole file (token_s seconds per cell)."""
+
+    token_s: float
+    p_fake: np.ndarray  # (cells,)
+    speech: np.ndarray  # (cells,) bool: the cell holds speech that was scored
+
+    def to_list(self) -> list[dict[str, Any]]:
+        w = self.token_s
+        return [{"start_s": round(i * w, 3), "end_s": round((i + 1) * w, 3), "p_fake": round(float(p), 4),
+                 "speech": bool(sp)} for i, (p, sp) in enumerate(zip(self.p_fake, self.speech, strict=True))]
+
+
+@dataclass(frozen=True)
 class Verdict:
     """The result for one input; the same fields as a row of scan's CSV/JSON output."""
 
     path: str
-    verdict: str  # REAL, FAKE, INCONCLUSIVE or ERROR
+    verdict: str  # REAL, FAKE, PARTIAL, INCONCLUSIVE or ERROR
     p_fake: float | None  # calibrated P(synthetic) under equal priors; None unless REAL/FAKE
     score: float | None  # raw model logit (clip aggregate)
     threshold: float  # p_fake at or above this is FAKE
@@ -69,14 +87,24 @@ class Verdict:
     suspicious_end_s: float | None
     model: str
     error: str = ""  # the one-line reason for ERROR and INCONCLUSIVE
+    fake_fraction: float | None = None  # share of speech tokens at or above the threshold
+    fake_segments: tuple[tuple[float, float], ...] = field(default=())  # [start_s, end_s] of fake stretches
     windows: tuple[WindowScore, ...] = field(default=())
+    timeline: Timeline | None = field(default=None, compare=False, repr=False)  # not in to_dict: explain shows it
 
     def to_dict(self, with_windows: bool = True) -> dict[str, Any]:
-        d = asdict(self)
-        d["windows"] = [asdict(w) for w in self.windows] if with_windows else None
-        if not with_windows:
-            del d["windows"]
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("windows", "timeline")}
+        d["fake_segments"] = [list(s) for s in self.fake_segments]
+        if with_windows:
+            d["windows"] = [asdict(w) for w in self.windows]
         return d
+
+
+def token_speech(windows: np.ndarray, token_samples: int) -> np.ndarray:
+    """(B, tokens) bool: the token is not silent (energy above audio.SILENCE_DBFS)."""
+    n = windows.shape[1] // token_samples
+    frames = windows[:, : n * token_samples].reshape(len(windows), n, token_samples).astype(np.float64)
+    return 10 * np.log10(np.mean(frames**2, axis=2) + 1e-20) > audio.SILENCE_DBFS
 
 
 def _opener(x: np.ndarray) -> Callable[[], Iterator[np.ndarray]]:
@@ -118,6 +146,7 @@ class _FileState:
     path: str
     info: audio.AudioInfo | None = None
     windows: list[tuple[Window, float]] = field(default_factory=list)
+    tokens: list[segments.WindowTokens] = field(default_factory=list)
     pending: int = 0
     done_decoding: bool = False
     error: str = ""
@@ -178,11 +207,27 @@ class Detector:
         >>> scores.shape, det.p_fake(scores).shape                                  # doctest: +SKIP
         ((2,), (2,))
         """
+        return self.score_windows_and_tokens(windows)[0]
+
+    @torch.inference_mode()
+    def score_windows_and_tokens(self, windows: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """Raw window logits (batch,) and token logits (batch, tokens) of one forward pass.
+
+        A model without a token head repeats each window's logit over its tokens.
+        """
         x = torch.as_tensor(np.asarray(windows, dtype=np.float32)).to(self.device)
         if x.ndim == 1:
             x = x[None]
-        scores = self.model(extract(x, self.features)).score
-        return scores.float().cpu().numpy().astype(np.float64)
+        out = self.model(extract(x, self.features))
+        scores = out.score.float().cpu().numpy().astype(np.float64)
+        if out.token_scores is not None:
+            return scores, out.token_scores.float().cpu().numpy().astype(np.float64)
+        return scores, np.repeat(scores[:, None], self.features.n_frames // self.model.cfg.frames_per_token, axis=1)
+
+    @property
+    def token_samples(self) -> int:
+        """Samples per model token (40 ms)."""
+        return self.model.cfg.frames_per_token * self.features.hop_samples
 
     def p_fake(self, scores: np.ndarray | float) -> np.ndarray:
         """Calibrated P(synthetic) under equal priors for raw scores from `score_windows`."""
@@ -315,11 +360,15 @@ class Detector:
                     t.join(timeout=0.01)
 
     def _score_batch(self, batch: list[tuple[int, Window]], states: list[_FileState]) -> None:
-        scores = self.score_windows(np.stack([w.samples for _, w in batch]))
-        for (i, w), s in zip(batch, scores, strict=True):
+        samples = np.stack([w.samples for _, w in batch])
+        scores, token_scores = self.score_windows_and_tokens(samples)
+        speech = token_speech(samples, self.token_samples)
+        for (i, w), s, ts, sp in zip(batch, scores, token_scores, speech, strict=True):
             # Keep the window's position, not its audio: even an empty slice `w.samples[:0]`
             # is a view that pins the whole 64 000-sample array (1.4 GB over a 3-hour file).
             states[i].windows.append((Window(w.start, w.length, _NO_SAMPLES, w.speech), float(s)))
+            n = max(1, min(len(ts), w.length // self.token_samples))  # repeat-padded tokens are not the file
+            states[i].tokens.append(segments.WindowTokens(w.start, ts[:n].astype(np.float32), sp[:n] & w.speech))
             states[i].pending -= 1
 
     def _error(self, path: str, reason: str, info: audio.AudioInfo | None = None) -> Verdict:
@@ -365,9 +414,19 @@ class Detector:
         clip_score = float(np.mean([s for _, s in speech]))
         p = float(self.p_fake(clip_score))
         worst = max(speech, key=lambda x: x[1])[0]
-        return Verdict(verdict="FAKE" if p >= self.threshold else "REAL", p_fake=p, score=clip_score,
+        timeline = self._timeline(st.tokens, info.duration_s)
+        found = segments.find_segments(timeline.p_fake, timeline.speech, timeline.token_s, self.threshold)
+        verdict = "FAKE" if p >= self.threshold else "PARTIAL" if found else "REAL"
+        return Verdict(verdict=verdict, p_fake=p, score=clip_score,
                        suspicious_start_s=worst.start_s, suspicious_end_s=worst.end_s,
-                       **common)  # type: ignore[arg-type]
+                       fake_fraction=round(segments.fake_fraction(timeline.p_fake, timeline.speech, self.threshold), 4),
+                       fake_segments=tuple(found), timeline=timeline, **common)  # type: ignore[arg-type]
+
+    def _timeline(self, tokens: list[segments.WindowTokens], duration_s: float) -> Timeline:
+        token_s = self.token_samples / SAMPLE_RATE
+        logits, covered, speech = segments.stitch(tokens, segments.grid_size(duration_s, token_s), self.token_samples)
+        p = np.where(covered, self.checkpoint.token_p_fake(logits), 0.0)
+        return Timeline(token_s, p, speech)
 
 
 def iter_inputs(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], int]:

@@ -6,6 +6,7 @@
     -> linear embedding + sinusoidal positions   (B, N, d_model)
     -> n_layers x Block: x + Attention(LN(x)); x + FeedForward(LN(x))
     -> final LayerNorm -> attention pooling over time -> Linear -> score (B,)
+                       + per token: Linear -> token_scores (B, N)   (token_head)
 
 The score is a logit: higher means more likely spoof (see LABEL_CONVENTION).
 Attention has a fast path (F.scaled_dot_product_attention) and an explicit path
@@ -35,6 +36,7 @@ class ModelConfig:
     dropout: float = 0.1  # on attention weights, residual branches and the embedding
     max_tokens: int = 1024  # longest sequence the positional table covers
     n_stages: int = 5  # each frame holds n_stages stage vectors side by side, mixed by learned weights
+    token_head: bool = True  # one spoof logit per token (partial-fake localisation) beside the clip head
 
     @property
     def head_size(self) -> int:
@@ -52,7 +54,8 @@ class ModelConfig:
         unknown = set(d) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"unknown model settings {sorted(unknown)}")
-        return cls(**d)  # type: ignore[arg-type]
+        # Checkpoints written before the token head existed have no such weights.
+        return cls(**{"token_head": False, **d})  # type: ignore[arg-type]
 
 
 class SelfAttention(nn.Module):
@@ -128,6 +131,7 @@ def sinusoidal_positions(n: int, d: int) -> torch.Tensor:
 class Output:
     score: torch.Tensor  # (B,) spoof logit
     pool_weights: torch.Tensor  # (B, N) attention pooling over tokens, rows sum to 1
+    token_scores: torch.Tensor | None  # (B, N) spoof logit per token; None without a token head
     attention: list[torch.Tensor] | None  # per layer (B, heads, N, N) when asked for
 
 
@@ -147,6 +151,7 @@ class SpoofTransformer(nn.Module):
         self.norm = nn.LayerNorm(cfg.d_model)
         self.pool = nn.Linear(cfg.d_model, 1)  # one relevance score per token
         self.head = nn.Linear(cfg.d_model, 1)  # pooled vector -> spoof logit
+        self.token_head = nn.Linear(cfg.d_model, 1) if cfg.token_head else None  # each token -> spoof logit
         self.apply(self._init_weights)
 
     @staticmethod
@@ -190,4 +195,5 @@ class SpoofTransformer(nn.Module):
         pool_weights = self.pool(x).squeeze(-1).softmax(dim=-1)  # (B, N)
         pooled = torch.einsum("bn,bnd->bd", pool_weights, x)
         score = self.head(pooled).squeeze(-1)
-        return Output(score, pool_weights, maps if return_attention else None)
+        token_scores = self.token_head(x).squeeze(-1) if self.token_head is not None else None
+        return Output(score, pool_weights, token_scores, maps if return_attention else None)

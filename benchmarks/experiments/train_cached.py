@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "scripts" / "data"))
 import manifest as data_manifest  # noqa: E402
 
 from fakecheck.metrics import compute_eer  # noqa: E402
-from fakecheck.model import ModelConfig, SpoofTransformer  # noqa: E402
+from fakecheck.model import ModelConfig, Output, SpoofTransformer  # noqa: E402
 from fakecheck.train import sampling_weights  # noqa: E402
 
 
@@ -83,6 +83,9 @@ class Candidate(nn.Module):
         self.net = SpoofTransformer(cfg)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.output(batch).score
+
+    def output(self, batch: dict[str, torch.Tensor]) -> Output:
         if self.frontend == "whisper":
             x = batch["whisper"].permute(0, 2, 1, 3).flatten(2)  # (B, 100, 5 * 384), stages side by side
         elif self.frontend == "lfcc":
@@ -92,7 +95,7 @@ class Candidate(nn.Module):
         else:
             s = self.stem(batch["logspec"])  # (B, 200, 2048) -> pair to 40 ms tokens
             x = torch.cat([self.mix(batch["whisper"]), s.reshape(s.shape[0], 100, -1)], dim=2)
-        return self.net(x).score
+        return self.net(x)
 
 
 NEEDS = {"whisper": ["whisper"], "lfcc": ["lfcc"], "logspec": ["logspec"], "fusion": ["whisper", "logspec"]}
@@ -120,8 +123,42 @@ def evaluate(scores: np.ndarray, rows: list[dict[str, str]]) -> dict[str, object
     return out
 
 
+def load_splices(path: Path) -> dict[str, object]:
+    """The splice cache in memory: features, token labels, kinds and the train/calibration item lists."""
+    index = list(csv.DictReader(open(path / "index.csv", newline="", encoding="utf-8")))
+    done = {int(p.name) for p in (path / "done").iterdir()}
+    bad = {i for p in (path / "done").iterdir() for i in json.loads(p.read_text())["bad"]}
+    ok = [int(r["item"]) for r in index if int(r["item"]) // 128 in done and int(r["item"]) not in bad]
+    return {"whisper": np.ascontiguousarray(np.load(path / "whisper.npy", mmap_mode="r")),
+            "labels": np.load(path / "token_labels.npy"), "kind": [r["kind"] for r in index],
+            "train": np.array([i for i in ok if index[i]["part"] == "train"]),
+            "calibration": np.array([i for i in ok if index[i]["part"] == "calibration"])}
+
+
+def clear_tokens(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of clearly real (share <= 0.1) and clearly fake (>= 0.9) tokens; crossfade tokens are left out."""
+    return labels <= 0.1, labels >= 0.9
+
+
+def token_report(scores: np.ndarray, labels: np.ndarray, kinds: list[str]) -> dict[str, float]:
+    """Token EER over calibration splices, and how often the peak token of a real host lies in its fake piece."""
+    real, fake = clear_tokens(labels)
+    hits = [labels[k, int(np.argmax(scores[k]))] >= 0.5 for k, kind in enumerate(kinds)
+            if kind == "real_host_fake_piece"]
+    return {"eer_token": compute_eer(scores[real], scores[fake])[0], "peak_hit": float(np.mean(hits))}
+
+
+def fit_token_calibration(scores: np.ndarray, labels: np.ndarray) -> object:
+    from fakecheck import calibration
+
+    real, fake = clear_tokens(labels)
+    s = np.concatenate([scores[real], scores[fake]])
+    y = np.concatenate([np.zeros(int(real.sum())), np.ones(int(fake.sum()))])
+    return calibration.fit(s, y)
+
+
 def export(model: Candidate, scores: np.ndarray, rows: list[dict[str, str]], result: dict[str, object],
-           args: argparse.Namespace) -> None:
+           args: argparse.Namespace, token_calibration: object = None) -> None:
     """The best epoch as a fakecheck checkpoint, calibrated on the clean validation windows."""
     from fakecheck import calibration, metrics
     from fakecheck.checkpoint import Checkpoint, save
@@ -133,11 +170,14 @@ def export(model: Candidate, scores: np.ndarray, rows: list[dict[str, str]], res
     y = np.array([r["label"] == "spoof" for r in rows])[clean].astype(int)
     systems = [r["system"] for r, c in zip(rows, clean, strict=True) if c]
     cal = calibration.fit(s, y)
-    ck = Checkpoint(model.net, FeatureConfig(), cal)
+    ck = Checkpoint(model.net, FeatureConfig(), cal, token_calibration=token_calibration)  # type: ignore[arg-type]
     ck.metrics = metrics.summary(s, y, systems, cal.llr(s), cal.score_at(ck.threshold))
     ck.metrics["reencoded_eer"] = {k: v for k, v in result.items()
-                                   if k.startswith("eer_") and isinstance(v, float) and k != "eer_clean"}
+                                   if k.startswith("eer_") and isinstance(v, float) and k not in ("eer_clean", "eer_token")}
     ck.metrics["eer_by_family"] = result["eer_by_family"]
+    for key in ("eer_token", "peak_hit"):
+        if key in result:
+            ck.metrics[f"calibration_splices_{key}"] = result[key]
     ck.provenance = {"command": "python " + " ".join(sys.argv), "data": ["data/training-manifest.csv"],
                      "val_kind": "the committed family split (data/training-manifest.csv)",
                      "n_train": int(result["n_train_windows"]), "n_val": int(clean.sum()),
@@ -145,6 +185,8 @@ def export(model: Candidate, scores: np.ndarray, rows: list[dict[str, str]], res
                      "train_recipe": {"epochs": args.epochs, "draws": args.draws, "batch": args.batch, "lr": args.lr,
                                       "d_model": args.d_model, "dropout": args.dropout,
                                       "weight_decay": args.weight_decay,
+                                      "splices": "benchmarks/experiments/cache_splices.py" if args.splices else None,
+                                      "splice_batch": args.splice_batch, "token_weight": args.token_weight,
                                       "cache": "benchmarks/experiments/cache_features.py"}}
     save(ck, args.export)
 
@@ -164,6 +206,10 @@ def main() -> None:
     ap.add_argument("--d-model", type=int, default=64)
     ap.add_argument("--dropout", type=float, default=0.1)
     ap.add_argument("--weight-decay", type=float, default=0.05)
+    ap.add_argument("--splices", type=Path, help="cache_splices.py output: also train and score the token head")
+    ap.add_argument("--splice-batch", type=int, default=32, help="spliced windows added to each batch")
+    ap.add_argument("--token-weight", type=float, default=1.0, help="weight of the per-token loss")
+    ap.add_argument("--token-dump", type=Path, help="write the best epoch's calibration-splice token scores (.npz)")
     ap.add_argument("--export", type=Path,
                     help="whisper only: write the best epoch as a calibrated fakecheck checkpoint")
     a = ap.parse_args()
@@ -198,8 +244,27 @@ def main() -> None:
                 out[s:s + 256] = model(b).numpy()  # idx is sorted, so order == idx slice
         return out
 
+    sp = load_splices(a.splices) if a.splices else None
+
+    def splice_batch(idx: np.ndarray) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        assert sp is not None
+        order = np.sort(idx)
+        return ({"whisper": torch.from_numpy(sp["whisper"][order].astype(np.float32))},
+                torch.from_numpy(sp["labels"][order].astype(np.float32)))
+
+    def score_tokens(idx: np.ndarray) -> np.ndarray:
+        model.eval()
+        out = np.zeros((len(idx), 100))
+        with torch.no_grad():
+            for s in range(0, len(idx), 256):
+                b, _ = splice_batch(idx[s:s + 256])
+                ts = model.output(b).token_scores
+                assert ts is not None
+                out[s:s + 256] = ts.numpy()
+        return out
+
     rng = np.random.default_rng(a.seed)
-    best: dict[str, object] = {"eer_clean": 1.0}
+    best: dict[str, object] = {"eer_clean": 1.0, "select": 2.0}
     t0 = time.time()
     for epoch in range(a.epochs):
         model.train()
@@ -208,7 +273,17 @@ def main() -> None:
         for s in range(0, a.draws - a.batch + 1, a.batch):
             b, order = batch_of(draws[s:s + a.batch])
             y = torch.from_numpy(labels[order])
-            loss = F.binary_cross_entropy_with_logits(model(b), y)
+            if sp is None:
+                loss = F.binary_cross_entropy_with_logits(model(b), y)
+            else:
+                sb, ty = splice_batch(rng.choice(sp["train"], size=a.splice_batch))
+                out, sout = model.output(b), model.output(sb)
+                assert out.token_scores is not None and sout.token_scores is not None
+                clip_y = torch.cat([y, (ty.max(dim=1).values >= 0.5).float()])
+                token_y = torch.cat([y[:, None].expand(-1, 100), ty])
+                loss = F.binary_cross_entropy_with_logits(torch.cat([out.score, sout.score]), clip_y) + \
+                    a.token_weight * F.binary_cross_entropy_with_logits(
+                        torch.cat([out.token_scores, sout.token_scores]), token_y)
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -217,20 +292,33 @@ def main() -> None:
             losses.append(float(loss))
         vs = score(va)
         res = evaluate(vs, [{**rows[i]} for i in va])
+        res["select"] = res["eer_clean"]
+        if sp is not None:
+            ts = score_tokens(sp["calibration"])
+            res.update(token_report(ts, sp["labels"][sp["calibration"]].astype(np.float64),
+                                    [sp["kind"][i] for i in sp["calibration"]]))
+            res["select"] = (res["eer_clean"] + res["eer_token"]) / 2  # both heads matter
         print(f"epoch {epoch + 1}: loss {np.mean(losses):.3f}  " + "  ".join(
-            f"{k} {v:.3f}" for k, v in res.items() if k.startswith("eer_") and isinstance(v, float))
+            f"{k} {v:.3f}" for k, v in res.items() if k.startswith(("eer_", "peak")) and isinstance(v, float))
             + f"  ({time.time() - t0:.0f} s)", flush=True)
-        if res["eer_clean"] < best["eer_clean"]:
+        if res["select"] < best["select"]:
             best = {**res, "epoch": epoch + 1}
             best_state, best_scores = copy.deepcopy(model.state_dict()), vs
+            best_tokens = ts if sp is not None else None
             if a.out:
                 torch.save(model.state_dict(), a.out)
     best.update({"frontend": a.frontend, "params_trainable": sum(p.numel() for p in model.parameters()),
                  "n_train_windows": len(tr), "n_val_windows": len(va), "train_seconds": round(time.time() - t0)})
     print("RESULT " + json.dumps(best))
+    if sp is not None and best_tokens is not None and a.token_dump:
+        np.savez_compressed(a.token_dump, scores=best_tokens, labels=sp["labels"][sp["calibration"]],
+                            kind=np.array([sp["kind"][i] for i in sp["calibration"]]))
     if a.export:
         model.load_state_dict(best_state)
-        export(model, best_scores, [rows[i] for i in va], best, a)
+        tcal = None
+        if sp is not None and best_tokens is not None:
+            tcal = fit_token_calibration(best_tokens, sp["labels"][sp["calibration"]].astype(np.float64))
+        export(model, best_scores, [rows[i] for i in va], best, a, tcal)
     if a.json:
         a.json.write_text(json.dumps(best, indent=1))
 
