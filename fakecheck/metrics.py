@@ -37,17 +37,24 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
+    "TrialFileError",
     "accuracy",
     "act_dcf",
     "bayes_threshold",
+    "bootstrap",
+    "bootstrap_ci",
     "cllr",
     "compute_eer",
     "det_curve",
+    "duplicate_trials",
     "min_dcf",
     "per_system_eer",
     "plot_det",
+    "read_key",
+    "read_trial_scores",
     "roc_auc",
     "summary",
+    "trial_id",
     "write_trial_scores",
 ]
 
@@ -299,21 +306,22 @@ def summary(
     optional calibrated ``llr`` (actDCF, Cllr) and the operating threshold ``threshold_score`` on
     ``scores`` for accuracy.  Metrics whose input is missing are None.
 
-    Keys: eer, eer_threshold, min_dcf, act_dcf, cllr, auc, accuracy, threshold, n_bonafide, n_spoof,
-    per_system, cost_model.  Raises ValueError if either class is empty.
+    Keys: eer, eer_score_threshold, min_dcf, act_dcf, cllr, auc, accuracy, score_threshold, n_bonafide,
+    n_spoof, per_system, cost_model.  Both thresholds are raw scores, hence the names: in fakecheck a
+    bare ``threshold`` always means a P(fake).  Raises ValueError if either class is empty.
     """
     _check_cost_model(p_spoof, c_miss, c_fa)
     bona, spoof, y = _split(scores, labels)
     eer, eer_thr = compute_eer(bona, spoof)
     result: dict[str, Any] = {
         "eer": eer,
-        "eer_threshold": eer_thr,
+        "eer_score_threshold": eer_thr,
         "min_dcf": min_dcf(bona, spoof, p_spoof, c_miss, c_fa),
         "act_dcf": None,
         "cllr": None,
         "auc": roc_auc(bona, spoof),
         "accuracy": None,
-        "threshold": None,
+        "score_threshold": None,
         "n_bonafide": int(bona.size),
         "n_spoof": int(spoof.size),
         "per_system": per_system_eer(scores, labels, systems) if systems is not None else {},
@@ -327,8 +335,83 @@ def summary(
         result["cllr"] = cllr(lr[y == 0], lr[y == 1])
     if threshold_score is not None:
         result["accuracy"] = accuracy(bona, spoof, threshold_score)
-        result["threshold"] = float(threshold_score)
+        result["score_threshold"] = float(threshold_score)
     return result
+
+
+# --------------------------------------------------------------------------- confidence intervals
+
+BOOTSTRAP_RESAMPLES = 1000  # evaluate's default; percentile intervals move by well under 0.1 point beyond this
+BOOTSTRAP_SEED = 0
+
+
+def bootstrap(
+    bona: ArrayLike,
+    spoof: ArrayLike,
+    n_resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+    *,
+    p_spoof: float = P_SPOOF,
+    c_miss: float = C_MISS,
+    c_fa: float = C_FA,
+) -> dict[str, FloatArray]:
+    """EER and minDCF of ``n_resamples`` bootstrap resamples, shape (n_resamples,) each.
+
+    Bona fide and spoof trials are resampled separately, each with replacement and at its own size,
+    so every resample keeps the class counts of the evaluation.  Resample k draws
+    ``rng.integers(0, n_bona, n_bona)`` then ``rng.integers(0, n_spoof, n_spoof)`` from
+    ``np.random.default_rng(seed)``; its EER and minDCF equal :func:`compute_eer` and :func:`min_dcf`
+    on those trials exactly (ties included).  The scores are sorted once and each resample is a
+    weighted pass over them, O(n) instead of O(n log n).
+    """
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
+    _check_cost_model(p_spoof, c_miss, c_fa)
+    b = _as_scores(bona, "bona")
+    s = _as_scores(spoof, "spoof")
+    nb, ns = b.size, s.size
+    # The order of ASVspoof's det curve: negated scores, bona fide (its target) first among ties.
+    order = np.argsort(np.concatenate((-b, -s)), kind="mergesort")
+    is_bona = np.concatenate((np.ones(nb), np.zeros(ns)))[order]
+    rng = np.random.default_rng(seed)
+    n = np.arange(1, nb + ns + 1)
+    eers, dcfs = np.empty(n_resamples), np.empty(n_resamples)
+    norm = _dcf_normaliser(p_spoof, c_miss, c_fa)
+    for k in range(n_resamples):
+        counts = np.concatenate((np.bincount(rng.integers(0, nb, nb), minlength=nb),
+                                 np.bincount(rng.integers(0, ns, ns), minlength=ns)))[order]
+        tar = np.cumsum(np.repeat(is_bona, counts))  # copies of one trial sit side by side, as in the sort
+        frr = np.concatenate(([0.0], tar / nb))
+        far = np.concatenate(([1.0], (ns - (n - tar)) / ns))
+        i = _eer_point(frr, far)
+        eers[k] = (frr[i] + far[i]) / 2.0
+        dcfs[k] = np.min(c_miss * (1.0 - p_spoof) * frr + c_fa * p_spoof * far) / norm
+    return {"eer": eers, "min_dcf": dcfs}
+
+
+def bootstrap_ci(
+    bona: ArrayLike,
+    spoof: ArrayLike,
+    n_resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+    level: float = 0.95,
+    **cost: float,
+) -> dict[str, Any]:
+    """Percentile bootstrap intervals of EER and minDCF (see :func:`bootstrap`).
+
+    Returns ``{"eer": [lo, hi], "min_dcf": [lo, hi], "level", "n_resamples", "seed", "method"}``.
+    The interval measures how much the figure would move with another draw of trials of the same
+    kinds; it says nothing about other generators or recording conditions.
+    """
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be between 0 and 1, got {level}")
+    draws = bootstrap(bona, spoof, n_resamples, seed, **cost)
+    tail = 100.0 * (1.0 - level) / 2.0
+    out: dict[str, Any] = {name: [float(v) for v in np.percentile(values, [tail, 100.0 - tail])]
+                           for name, values in draws.items()}
+    out.update({"level": float(level), "n_resamples": int(n_resamples), "seed": int(seed),
+                "method": "percentile bootstrap, bona fide and spoof trials resampled separately"})
+    return out
 
 
 # --------------------------------------------------------------------------- outputs
@@ -399,6 +482,27 @@ def _trial_line(trial_id: str, score: float) -> str:
     return f"{tid} {asvspoof_score:.6f}\n"
 
 
+def trial_id(path: str | os.PathLike[str], full_path: bool = False) -> str:
+    """The trial name of a scored file: its utterance ID, the file name without its extension
+    (``.../LA_E_1000001.flac`` -> ``LA_E_1000001``), as ASVspoof keys name trials; or the whole
+    path with ``full_path``.  Whitespace becomes ``_`` when the line is written."""
+    text = os.fspath(path)
+    if full_path:
+        return text
+    name = os.path.basename(text)
+    stem, dot, _ = name.rpartition(".")
+    return stem if dot and stem else name
+
+
+def duplicate_trials(ids: Sequence[str]) -> dict[str, int]:
+    """{written trial id: count} of the ids that occur more than once (after the whitespace rule)."""
+    counts: dict[str, int] = {}
+    for tid in ids:
+        key = _WHITESPACE.sub("_", tid)
+        counts[key] = counts.get(key, 0) + 1
+    return {k: n for k, n in counts.items() if n > 1}
+
+
 def write_trial_scores(path_or_textio: str | os.PathLike[str] | TextIO, trials: Sequence[tuple[str, float]]) -> None:
     """Write a score file for the ASVspoof scoring scripts: one ``<trial_id> <score>`` line per trial.
 
@@ -414,3 +518,109 @@ def write_trial_scores(path_or_textio: str | os.PathLike[str] | TextIO, trials: 
             f.writelines(lines)
     else:
         path_or_textio.writelines(lines)
+
+
+# --------------------------------------------------------------------------- reading score and key files
+
+_SHOWN = 5  # problems quoted in a TrialFileError; the rest are counted
+_ATTACK = re.compile(r"^A{1,2}\d{2}$")  # ASVspoof attack ids: A01-A19 (2019/2021), A01-A32 (ASVspoof 5)
+
+
+class TrialFileError(ValueError):
+    """A score or key file could not be read; the message is one line meant for users."""
+
+
+def _lines(path: str | os.PathLike[str]) -> list[tuple[int, list[str]]]:
+    """(1-based line number, whitespace-split columns) of each non-blank line not starting with #."""
+    try:
+        with open(os.fspath(path), encoding="utf-8-sig") as f:
+            return [(i, cols) for i, line in enumerate(f, 1) if (cols := line.split()) and not cols[0].startswith("#")]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TrialFileError(f"cannot read {os.fspath(path)}: {exc}") from None
+
+
+def _fail_on(path: str | os.PathLike[str], problems: list[str], what: str) -> None:
+    if problems:
+        more = len(problems) - _SHOWN
+        shown = "; ".join(problems[:_SHOWN]) + (f"; and {more} more" if more > 0 else "")
+        raise TrialFileError(f"{os.fspath(path)}: {len(problems)} line(s) are not {what}: {shown}")
+
+
+def read_trial_scores(path: str | os.PathLike[str], higher_is_spoof: bool = False) -> dict[str, float]:
+    """``{trial: score in OUR sign (higher = spoof)}`` from a score file.
+
+    A line is ``trial ... score``: the trial id in column 1, the score in the last column, so both
+    ``trial score`` (ASVspoof 2021/5 submissions, ``fakecheck scan --scores``) and clovaai/aasist's
+    ``utt_id attack key score`` are read.  Scores are taken in ASVspoof's sign (higher = bona fide)
+    and negated, unless ``higher_is_spoof``.  A first line whose last column is not a number is a
+    header; blank lines and ``#`` lines are skipped.  A trial listed twice, or a score that is not a
+    finite number, is an error.
+    """
+    scores: dict[str, float] = {}
+    problems: list[str] = []
+    for k, (line, cols) in enumerate(_lines(path)):
+        if len(cols) < 2:
+            problems.append(f"line {line}: needs at least 2 columns (trial score)")
+            continue
+        try:
+            value = float(cols[-1])
+        except ValueError:
+            if k > 0:
+                problems.append(f"line {line}: score {cols[-1]!r} is not a number")
+            continue
+        if not math.isfinite(value):
+            problems.append(f"line {line}: score {cols[-1]!r} is not a finite number")
+        elif cols[0] in scores:
+            problems.append(f"line {line}: trial {cols[0]} is scored twice")
+        else:
+            scores[cols[0]] = value if higher_is_spoof else -value
+    _fail_on(path, problems, "'trial score' lines")
+    return scores
+
+
+def read_key(path: str | os.PathLike[str]) -> dict[str, tuple[int, str]]:
+    """``{trial: (label, system)}`` from a key file; label 1 = spoof, 0 = bona fide.
+
+    Accepted layouts (whitespace-separated; blank and ``#`` lines skipped):
+
+    * 2 columns ``trial label``; the label is any word :func:`fakecheck.datasets.parse_label` reads
+      (bonafide, spoof, real, fake, 0, 1, ...);
+    * 3 or more columns, the ASVspoof protocols and keys: the trial (utterance id) in column 2 and
+      the key ``bonafide`` or ``spoof`` in any later column: ASVspoof 2019 LA/PA CM protocols
+      (``SPEAKER UTT - ATTACK KEY``), ASVspoof 2021 LA/DF ``trial_metadata.txt`` and ASVspoof 5
+      ``.tsv`` protocols.  The system of a spoof trial is the first column that reads as an
+      ASVspoof attack id (A01, A19, AA01...), else ``spoof``.
+
+    A first line without a label is a header.  A trial listed twice, or a line with no label or with
+    both ``bonafide`` and ``spoof``, is an error.
+    """
+    from .datasets import parse_label
+
+    key: dict[str, tuple[int, str]] = {}
+    problems: list[str] = []
+    for k, (line, cols) in enumerate(_lines(path)):
+        if len(cols) == 2:
+            trial, label = cols[0], parse_label(cols[1])
+            rest: list[str] = []
+        elif len(cols) >= 3:
+            trial, rest = cols[1], cols[2:]
+            words = {c.lower() for c in rest} & {"bonafide", "spoof"}
+            if len(words) > 1:
+                problems.append(f"line {line}: says both bonafide and spoof")
+                continue
+            label = {"bonafide": 0, "spoof": 1}[words.pop()] if words else None
+        else:
+            trial, label, rest = cols[0], None, []
+        if label is None:
+            if k > 0:
+                problems.append(f"line {line}: no bonafide or spoof label")
+            continue
+        if trial in key:
+            problems.append(f"line {line}: trial {trial} is listed twice")
+            continue
+        attack = next((c for c in rest if _ATTACK.match(c)), "spoof")
+        key[trial] = (label, attack if label == 1 else "bonafide")
+    _fail_on(path, problems, "key lines")
+    if not key:
+        raise TrialFileError(f"{os.fspath(path)}: no labelled trials found")
+    return key

@@ -10,6 +10,7 @@ import json
 import math
 import sys
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 import pytest
@@ -222,7 +223,8 @@ def test_summary_keys_and_json() -> None:
     scores = np.where(labels == 1, rng.normal(2, 1, 100), rng.normal(0, 1, 100))
     systems = ["bonafide"] * 40 + ["A"] * 30 + ["B"] * 30
     out = metrics.summary(scores, labels, systems, llr=scores - 1.0, threshold_score=1.0)
-    for key in ("eer", "eer_threshold", "min_dcf", "act_dcf", "cllr", "auc", "accuracy", "n_bonafide", "n_spoof"):
+    for key in ("eer", "eer_score_threshold", "min_dcf", "act_dcf", "cllr", "auc", "accuracy", "score_threshold",
+                "n_bonafide", "n_spoof"):
         assert key in out
     assert out["n_bonafide"] == 40 and out["n_spoof"] == 60
     assert set(out["per_system"]) == {"A", "B"}
@@ -284,3 +286,103 @@ def test_plot_det_without_matplotlib(tmp_path: Path, monkeypatch: pytest.MonkeyP
         monkeypatch.setitem(sys.modules, name, None)
     with pytest.raises(ImportError, match=r"pip install 'fakecheck\[plot\]'"):
         metrics.plot_det([0.0], [1.0], tmp_path / "det.png")
+
+
+# --------------------------------------------------------------------------- bootstrap confidence intervals
+
+
+def gaussian_truth(d: float) -> tuple[float, float]:
+    """EER and minDCF of bona fide N(0, 1) against spoof N(d, 1), from the distributions themselves."""
+    nd = NormalDist()
+    eer = nd.cdf(-d / 2)
+    t = np.linspace(-6, 6 + d, 20_001)
+    p_miss = np.array([1 - nd.cdf(v) for v in t])  # bona fide at or above t: flagged
+    p_fa = np.array([nd.cdf(v - d) for v in t])  # spoof below t: accepted
+    dcf = metrics.C_MISS * (1 - metrics.P_SPOOF) * p_miss + metrics.C_FA * metrics.P_SPOOF * p_fa
+    return eer, float(dcf.min() / min(metrics.C_MISS * (1 - metrics.P_SPOOF), metrics.C_FA * metrics.P_SPOOF))
+
+
+def test_bootstrap_ci_covers_the_known_eer_and_min_dcf() -> None:
+    true_eer, true_dcf = gaussian_truth(2.0)  # EER = Phi(-1) = 15.87%
+    assert true_eer == pytest.approx(0.158655, abs=1e-5)
+    rng = np.random.default_rng(11)
+    bona, spoof = rng.normal(0, 1, 3000), rng.normal(2, 1, 2000)
+    ci = metrics.bootstrap_ci(bona, spoof, n_resamples=400, seed=0)
+    assert ci["n_resamples"] == 400 and ci["seed"] == 0 and ci["level"] == 0.95
+    lo, hi = ci["eer"]
+    assert lo < true_eer < hi and lo <= metrics.compute_eer(bona, spoof)[0] <= hi
+    assert 0.01 < hi - lo < 0.05  # about 4 binomial standard errors wide, not degenerate
+    dlo, dhi = ci["min_dcf"]
+    assert dlo < true_dcf < dhi and dlo <= metrics.min_dcf(bona, spoof) <= dhi
+    small = metrics.bootstrap_ci(bona[:100], spoof[:100], n_resamples=400, seed=0)
+    assert small["eer"][1] - small["eer"][0] > 2 * (hi - lo)  # fewer trials, wider interval
+
+
+def test_bootstrap_is_seeded_and_resamples_each_class_exactly() -> None:
+    rng = np.random.default_rng(3)
+    bona, spoof = np.round(rng.normal(0, 1, 60), 1), np.round(rng.normal(1, 1, 40), 1)  # many ties
+    a = metrics.bootstrap(bona, spoof, n_resamples=25, seed=7)
+    b = metrics.bootstrap(bona, spoof, n_resamples=25, seed=7)
+    assert np.array_equal(a["eer"], b["eer"]) and np.array_equal(a["min_dcf"], b["min_dcf"])
+    assert not np.array_equal(a["eer"], metrics.bootstrap(bona, spoof, n_resamples=25, seed=8)["eer"])
+    # Each resample equals the exact metric on bona fide and spoof trials drawn separately with replacement.
+    draw = np.random.default_rng(7)
+    for k in range(25):
+        rb, rs = bona[draw.integers(0, bona.size, bona.size)], spoof[draw.integers(0, spoof.size, spoof.size)]
+        assert a["eer"][k] == pytest.approx(metrics.compute_eer(rb, rs)[0], abs=1e-12)
+        assert a["min_dcf"][k] == pytest.approx(metrics.min_dcf(rb, rs), abs=1e-12)
+    with pytest.raises(ValueError):
+        metrics.bootstrap(bona, spoof, n_resamples=0)
+
+
+def test_summary_names_raw_score_thresholds_score_threshold() -> None:
+    """`threshold` means P(fake) everywhere in fakecheck; summary's raw-score cut-offs say score_threshold."""
+    out = metrics.summary([0.0, 1.0, 2.0], [0, 1, 1], threshold_score=0.5)
+    assert out["score_threshold"] == 0.5 and "eer_score_threshold" in out
+    assert "threshold" not in out and "eer_threshold" not in out
+
+
+# --------------------------------------------------------------------------- reading score and key files
+
+
+def test_read_trial_scores_two_and_four_columns(tmp_path: Path) -> None:
+    two = tmp_path / "two.txt"
+    two.write_text("# a comment\nLA_E_1 1.5\n\nLA_E_2 -0.25\n")
+    assert metrics.read_trial_scores(two) == {"LA_E_1": -1.5, "LA_E_2": 0.25}  # our sign: higher = spoof
+    aasist = tmp_path / "aasist.txt"  # clovaai/aasist: utt_id attack key score
+    aasist.write_text("LA_E_1 - bonafide 3.0\nLA_E_2 A07 spoof -2.0\n")
+    assert metrics.read_trial_scores(aasist) == {"LA_E_1": -3.0, "LA_E_2": 2.0}
+    assert metrics.read_trial_scores(aasist, higher_is_spoof=True) == {"LA_E_1": 3.0, "LA_E_2": -2.0}
+    header = tmp_path / "h.tsv"
+    header.write_text("filename\tcm-score\nE_1\t0.5\n")
+    assert metrics.read_trial_scores(header) == {"E_1": -0.5}
+    for body, reason in [("a 1.0\na 2.0\n", "twice"), ("a 1.0\nb nan\n", "not a finite"), ("a\n", "2 columns"),
+                         ("a 1.0\nb x\n", "not a number")]:
+        bad = tmp_path / "bad.txt"
+        bad.write_text(body)
+        with pytest.raises(metrics.TrialFileError, match=reason):
+            metrics.read_trial_scores(bad)
+
+
+def test_read_key_simple_and_asvspoof_layouts(tmp_path: Path) -> None:
+    simple = tmp_path / "key.txt"
+    simple.write_text("trial label\nLA_E_1 bonafide\nLA_E_2 spoof\nclip3 fake\n")
+    assert metrics.read_key(simple) == {"LA_E_1": (0, "bonafide"), "LA_E_2": (1, "spoof"), "clip3": (1, "spoof")}
+    la2019 = tmp_path / "ASVspoof2019.LA.cm.eval.trl.txt"
+    la2019.write_text("LA_0039 LA_E_2834763 - A11 spoof\nLA_0014 LA_E_8877452 - - bonafide\n")
+    assert metrics.read_key(la2019) == {"LA_E_2834763": (1, "A11"), "LA_E_8877452": (0, "bonafide")}
+    la2021 = tmp_path / "trial_metadata.txt"
+    la2021.write_text("LA_0009 LA_E_9332881 alaw ita_tx A07 spoof notrim eval\n"
+                      "LA_0020 LA_E_6866159 none - bonafide bonafide notrim progress\n"
+                      "LA_0023 DF_E_2000011 nocodec asvspoof A14 spoof notrim progress traditional_vocoder - - - -\n")
+    assert metrics.read_key(la2021) == {"LA_E_9332881": (1, "A07"), "LA_E_6866159": (0, "bonafide"),
+                                        "DF_E_2000011": (1, "A14")}
+    five = tmp_path / "ASVspoof5.dev.tsv"
+    five.write_text("D_0062 D_0000000001 F - - - AC3 A11 spoof -\nD_0755 D_0000000005 M - - - - bonafide bonafide -\n")
+    assert metrics.read_key(five) == {"D_0000000001": (1, "A11"), "D_0000000005": (0, "bonafide")}
+    for body, reason in [("a bonafide\na spoof\n", "twice"), ("h x\na maybe\n", "no bonafide or spoof"),
+                         ("s1 a bonafide spoof\n", "both")]:
+        bad = tmp_path / "bad.txt"
+        bad.write_text(body)
+        with pytest.raises(metrics.TrialFileError, match=reason):
+            metrics.read_key(bad)
