@@ -113,7 +113,8 @@ def scan(
     csv: Annotated[str | None, typer.Option("--csv", help="Write a CSV row per input to FILE.")] = None,
     json_out: Annotated[str | None, typer.Option("--json", help="Write one JSON document to FILE, or - for stdout.")] = None,
     jsonl: Annotated[str | None, typer.Option("--jsonl", help="Stream one JSON object per line to FILE or -.")] = None,
-    scores: Annotated[str | None, typer.Option("--scores", help="Write ASVspoof 'trial score' lines to FILE.")] = None,
+    scores: Annotated[str | None, typer.Option("--scores", help="Write ASVspoof 'trial score' lines to FILE (trial = file stem).")] = None,
+    scores_full_path: Annotated[bool, typer.Option("--scores-full-path", help="Name --scores trials by full path, not stem.")] = False,
     model: Annotated[Path | None, typer.Option("--model", help="Checkpoint to use instead of the bundled model.")] = None,
     threshold: Annotated[float | None, typer.Option("--threshold", help="P(fake) at or above which a clip is FAKE.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")] = 8,
@@ -145,9 +146,12 @@ def scan(
     meta = {"schema_version": SCHEMA_VERSION, "fakecheck_version": __version__, "model": det.model_name,
             "model_sha256": det.checkpoint.sha256, "threshold": det.threshold}
     try:
-        sinks = open_sinks([(csv, "csv"), (json_out, "json"), (jsonl, "jsonl"), (scores, "scores")], meta)
+        sinks = open_sinks([(csv, "csv"), (json_out, "json"), (jsonl, "jsonl"), (scores, "scores")], meta,
+                           full_path=scores_full_path)
     except OutputError as exc:
         raise _fail(str(exc)) from None
+    if scores:
+        _warn_duplicate_trials(err, inputs, scores_full_path)
     stdout_taken = any(s.target == "-" for s in sinks)
     if not found_any:  # only empty folders: an error, after the options were checked and the outputs opened
         _close_quietly(sinks, _summary({}, VERDICTS, 0, skipped, 0.0, 0.0, False))
@@ -199,6 +203,17 @@ def scan(
     if code == EXIT_OK:
         code = EXIT_INPUT_ERROR if counts.get("ERROR") else EXIT_FAKE if counts.get("FAKE") else EXIT_OK
     raise typer.Exit(code)
+
+
+def _warn_duplicate_trials(err: Console, paths: Sequence[Any], full_path: bool) -> None:
+    """One stderr line when two inputs would share a trial id in a score file (all lines are still written)."""
+    from .metrics import duplicate_trials, trial_id
+
+    dup = duplicate_trials([trial_id(p, full_path) for p in paths])
+    if dup:
+        first = next(iter(dup))
+        err.print(f"warning: {len(dup)} trial IDs are not unique in the score file (e.g. {first!r} x{dup[first]}); "
+                  "a scoring script joining on them will mix those trials up; use --scores-full-path", markup=False)
 
 
 def _summary(counts: dict[str, int], verdicts: Sequence[str], files: int, skipped: int, wall: float, audio_s: float,

@@ -51,10 +51,13 @@ def _num(v: Any) -> Any:
 
 
 class Sink:
-    """One output target ('-' is stdout) in one format: csv, json, jsonl or scores."""
+    """One output target ('-' is stdout) in one format: csv, json, jsonl or scores.
 
-    def __init__(self, target: str, fmt: str, meta: dict[str, Any]):
-        self.target, self.fmt, self.meta = target, fmt, meta
+    Score files name trials by utterance ID (the file stem), or by the whole path with `full_path`.
+    """
+
+    def __init__(self, target: str, fmt: str, meta: dict[str, Any], full_path: bool = False):
+        self.target, self.fmt, self.meta, self.full_path = target, fmt, meta, full_path
         self.rows: list[dict[str, Any]] = []
         try:
             self.stream: IO[str] = sys.stdout if target == "-" else open(  # noqa: SIM115
@@ -81,10 +84,10 @@ class Sink:
             self._write(json.dumps({"schema_version": self.meta["schema_version"], **row}, ensure_ascii=False) + "\n")
         elif self.fmt == "scores":
             if row.get("score") is not None:
-                from .metrics import write_trial_scores  # the one writer, shared with `evaluate`
+                from .metrics import trial_id, write_trial_scores  # the one writer, shared with `evaluate`
 
                 buf = io.StringIO()
-                write_trial_scores(buf, [(row["path"], float(row["score"]))])
+                write_trial_scores(buf, [(trial_id(row["path"], self.full_path), float(row["score"]))])
                 self._write(buf.getvalue())
         else:
             self.rows.append(row)
@@ -100,13 +103,13 @@ class Sink:
                 raise OutputError(f"closing {self.target} failed: {exc.strerror}") from None
 
 
-def open_sinks(specs: Sequence[tuple[str | None, str]], meta: dict[str, Any]) -> list[Sink]:
+def open_sinks(specs: Sequence[tuple[str | None, str]], meta: dict[str, Any], full_path: bool = False) -> list[Sink]:
     """Open every requested output up front, so a bad path fails before any work is done."""
     sinks: list[Sink] = []
     try:
         for target, fmt in specs:
             if target:
-                sinks.append(Sink(target, fmt, meta))
+                sinks.append(Sink(target, fmt, meta, full_path))
     except OutputError:
         for s in sinks:
             s.close()

@@ -270,8 +270,29 @@ def test_scores_file_has_trial_score_lines(clips, tiny_model_file, tmp_path):
     scored = [r for r in results if r["score"] is not None]
     assert len(by_trial) == len(scored) == 3
     for r in scored:
-        trial = "_".join(r["path"].split())  # whitespace-free ids: "clip 0.wav" -> "clip_0.wav"
+        trial = "_".join(Path(r["path"]).stem.split())  # utterance IDs, whitespace-free: "clip 0.wav" -> "clip_0"
         assert abs(by_trial[trial] - (-r["score"])) < 1e-5  # ASVspoof sign: higher = bona fide
+    full = tmp_path / "full.txt"
+    result = run("scan", clips, "--model", tiny_model_file, "--scores", full, "--scores-full-path", "-q")
+    assert sorted(line.split(" ")[0] for line in full.read_text().splitlines()) == sorted(
+        "_".join(r["path"].split()) for r in scored)
+
+
+def test_scores_use_utterance_ids_and_warn_on_duplicates(tmp_path, tiny_model_file):
+    """ASVspoof keys name trials by utterance ID (LA_E_1000001), so --scores writes file stems."""
+    write_clip(tmp_path / "a" / "LA_E_1000001.flac")
+    write_clip(tmp_path / "a" / "LA_E_1000002.wav")
+    scores = tmp_path / "s.txt"
+    result = run("scan", tmp_path / "a", "--model", tiny_model_file, "--scores", scores)
+    assert result.exit_code in (0, 1), result.output
+    assert [line.split(" ")[0] for line in scores.read_text().splitlines()] == ["LA_E_1000001", "LA_E_1000002"]
+    assert "not unique" not in result.stderr
+    write_clip(tmp_path / "b" / "LA_E_1000001.wav")
+    result = run("scan", tmp_path / "a", tmp_path / "b", "--model", tiny_model_file, "--scores", scores)
+    assert result.exit_code in (0, 1), result.output
+    warning = [line for line in result.stderr.splitlines() if "not unique" in line]
+    assert len(warning) == 1 and "LA_E_1000001" in warning[0] and "--scores-full-path" in warning[0]
+    assert len(scores.read_text().splitlines()) == 3  # every trial is still written
 
 
 # -- Ctrl-C --------------------------------------------------------------------------------------
