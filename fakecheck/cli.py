@@ -242,6 +242,7 @@ def train(
     extra: Annotated[list[Path] | None, typer.Option("--extra", help="Training-only data (e.g. vocoded resynthesis); rows from validation sources are dropped.")] = None,
     clips_per_epoch: Annotated[int, typer.Option("--clips-per-epoch", min=0, help="Windows drawn per epoch (0: one per training clip).")] = 0,
     fmt: Annotated[str | None, typer.Option("--format", help="Force the dataset layout instead of autodetecting.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing OUT (and its .state) instead of refusing.")] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=2)] = 32,
     lr: Annotated[float, typer.Option("--lr")] = 1e-3,
     patience: Annotated[int, typer.Option("--patience", min=1)] = 6,
@@ -251,6 +252,7 @@ def train(
     device: Annotated[str | None, typer.Option("--device", help="cpu, cuda, mps or auto.")] = None,
 ) -> None:
     """Train a model; validation EER every epoch, best checkpoint kept, calibrated on validation."""
+    _check_train_out(out, force, resume)  # before torch and the data load: a typo costs nothing
     import torch
 
     from . import datasets
@@ -266,24 +268,34 @@ def train(
     try:
         rows = [r for d in data for r in datasets.load_dataset(d, fmt)]
         datasets.validate(rows)
+        stratified = False
         if val:
             val_rows = [r for d in val for r in datasets.load_dataset(d, fmt)]
             datasets.validate(val_rows)
-            train_rows, val_kind = rows, "given with --val"
+            train_rows, val_kind = rows, f"given with --val: {', '.join(Path(d).name for d in val)}"
         elif rows and all(r.split in ("train", "validation") for r in rows):
             train_rows = [r for r in rows if r.split == "train"]
             val_rows = [r for r in rows if r.split == "validation"]
             val_kind = "the manifest's split column"
         else:
-            train_rows, val_rows = training.group_split(rows, val_fraction, seed)
-            val_kind = "whole sources held out automatically"
+            train_rows, val_rows, val_kind = training.auto_split(rows, val_fraction, seed)
+            stratified = val_kind != training.SPLIT_BY_SOURCE
         if extra:
             extra_rows = [r for d in extra for r in datasets.load_dataset(d, fmt)]
             datasets.validate(rows + extra_rows)
-            held_out = {r.source for r in val_rows}
-            train_rows = train_rows + [r for r in extra_rows if r.source not in held_out]
+            train_rows = train_rows + training.drop_held_out(extra_rows, val_rows, by_source=not stratified)
     except datasets.DatasetError as exc:
         raise _fail(f"dataset problem: {exc}") from None
+    except training.TrainingError as exc:
+        raise _fail(str(exc)) from None
+    if rank == 0:
+        if stratified:
+            err.print(f"validation: {val_kind}", markup=False)
+        n_val = [sum(r.label == c for r in val_rows) for c in (0, 1)]
+        if min(n_val) < training.MIN_VAL_PER_CLASS:
+            err.print(f"warning: validation holds {n_val[0]} bona fide and {n_val[1]} spoof clips; an EER on "
+                      f"{sum(n_val)} clips is not meaningful (aim for {training.MIN_VAL_PER_CLASS} of each, "
+                      "or pass a larger --val)", markup=False)
     cfg = training.TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
                                num_workers=workers, val_fraction=val_fraction,
                                clips_per_epoch=clips_per_epoch)
@@ -310,6 +322,24 @@ def train(
         m = ckpt.metrics
         err.print(f"best validation EER {m.get('eer', float('nan')):.2%}, minDCF {m.get('min_dcf', float('nan')):.3f}"
                   f" -> {out}", markup=False)
+
+
+def _check_train_out(out: Path, force: bool, resume: bool) -> None:
+    """--out must name a new file in a writable folder (or an existing one with --force / --resume)."""
+    if out.is_dir():
+        raise _fail(f"--out {out} is a directory; name the checkpoint file, e.g. {out / 'model.pt'}")
+    folder = out.parent
+    if not folder.exists():
+        raise _fail(f"--out {out}: the folder {folder} does not exist; create it first")
+    if not folder.is_dir():
+        raise _fail(f"--out {out}: {folder} is not a directory")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise _fail(f"--out {out}: the folder {folder} is not writable")
+    if not (force or resume):
+        for existing in (out, out.with_name(out.name + ".state")):
+            if existing.exists():
+                raise _fail(f"--out {out}: {existing} already exists; pass --force to overwrite it, "
+                            "or --resume to continue that run")
 
 
 def _train_hook(err: Console) -> Any:
@@ -571,7 +601,7 @@ def info(
         f"calibration  llr = {ck.calibration.a:.4f} * score + {ck.calibration.b:.4f}",
         f"threshold    P(fake) >= {ck.threshold} -> FAKE",
     ]
-    out.print("\n".join(lines), markup=False, highlight=False)
+    out.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)  # one line per field
 
 
 def main() -> None:

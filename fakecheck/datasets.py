@@ -76,7 +76,8 @@ class Row:
     """One labelled clip.
 
     path: the audio file; label: 1 spoof, 0 bona fide; system: generator (spoof) or corpus
-    (bona fide); source: the origin used to group rows for splits.
+    (bona fide); source: the origin used to group rows for splits; speaker: the speaker when the
+    layout names one ("" otherwise), used to group rows when there is no usable source.
     """
 
     path: Path
@@ -84,6 +85,7 @@ class Row:
     system: str
     source: str
     split: str = ""  # "train" or "validation" when the manifest fixes the split (a `split` column)
+    speaker: str = ""  # a manifest's `speaker` column, an ASVspoof protocol's first column, In-the-Wild's speaker
 
 
 # --------------------------------------------------------------------------- helpers
@@ -274,7 +276,7 @@ def _load_csv(path: Path) -> list[Row]:
                 system = _field(record, columns, "system") or ("spoof" if label == SPOOF else "bonafide")
                 source = _field(record, columns, "source_repo") or _field(record, columns, "source") or system
                 split = _field(record, columns, "split").lower()  # used by train only if all are train/validation
-                rows.append(Row(base / rel, label, system, source, split))
+                rows.append(Row(base / rel, label, system, source, split, _field(record, columns, "speaker")))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DatasetError(f"cannot read {path}: {exc}. Check that it is a UTF-8 CSV file.") from exc
     _raise_problems(
@@ -335,7 +337,7 @@ def _parse_2019(protocol: Path, problems: list[str]) -> list[Row]:
             continue
         audio = audio_dirs.setdefault((scenario, part), _2019_audio_dir(protocol, scenario, part))
         system = _protocol_system(label, attack)
-        rows.append(Row(audio / f"{file_id}.flac", label, system, system))
+        rows.append(Row(audio / f"{file_id}.flac", label, system, system, speaker=cols[0]))
     return rows
 
 
@@ -406,7 +408,7 @@ def _parse_2021(keys_file: Path, problems: list[str]) -> list[Row]:
         track = file_id.split("_", 1)[0].upper()
         audio = audio_dirs.setdefault(track, _2021_audio_dir(keys_file, track))
         system = _protocol_system(label, attack)
-        rows.append(Row(audio / f"{file_id}.flac", label, system, system))
+        rows.append(Row(audio / f"{file_id}.flac", label, system, system, speaker=cols[0]))
     return rows
 
 
@@ -469,7 +471,7 @@ def _parse_asvspoof5(protocol: Path, problems: list[str]) -> list[Row]:
         prefix = file_id.split("_", 1)[0]
         audio = audio_dirs.setdefault(prefix, _asvspoof5_audio_dir(protocol, file_id))
         system = _protocol_system(label, attack)
-        rows.append(Row(audio / f"{file_id}.flac", label, system, system))
+        rows.append(Row(audio / f"{file_id}.flac", label, system, system, speaker=cols[0]))
     return rows
 
 
@@ -509,7 +511,7 @@ def _load_itw(path: Path) -> list[Row]:
                     problems.append(f"line {reader.line_num}: unknown label {raw_label!r} or empty file name")
                     continue
                 system = "itw-spoof" if label == SPOOF else "itw-bonafide"
-                rows.append(Row(meta.parent / name, label, system, speaker or system))
+                rows.append(Row(meta.parent / name, label, system, speaker or system, speaker=speaker))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DatasetError(f"cannot read {meta}: {exc}.") from exc
     _raise_problems(meta, problems, "In-the-Wild labels are bona-fide or spoof.")

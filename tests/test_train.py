@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -145,3 +146,147 @@ def test_other_split_values_load_and_leave_the_split_to_train(tmp_path):
     man = root / "manifest.csv"
     man.write_text("path,label,split\nreal/src0/r0.wav,bonafide,test\nfake/sys0/f0.wav,spoof,train\n")
     assert sorted(r.split for r in datasets.load_dataset(man)) == ["test", "train"]
+
+
+# -- automatic validation split without source information -----------------------------------------
+def quick_cli(*args: str | Path):
+    from typer.testing import CliRunner
+
+    from fakecheck.cli import app
+
+    return CliRunner().invoke(app, ["train", *map(str, args), "--epochs", "1", "--clips-per-epoch", "4",
+                                    "--batch-size", "4", "--workers", "0", "--no-augment"])
+
+
+def make_flat_dataset(root: Path, real: str = "real", fake: str = "fake", n: int = 6) -> Path:
+    """real/*.wav and fake/*.wav with no sub-folders: no source information at all."""
+    for name, offset in ((real, 0), (fake, 100)):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            sf.write(root / name / f"{name}{i}.wav", speechlike(1.0, seed=offset + i), 16_000)
+    return root
+
+
+@pytest.mark.parametrize("real,fake", [("real", "fake"), ("bonafide", "spoof")])
+def test_a_flat_folder_trains_with_a_stratified_split(tmp_path, real, fake):
+    data = make_flat_dataset(tmp_path / "flat", real, fake)
+    out = tmp_path / "m.pt"
+    result = quick_cli(data, "--out", out)
+    assert result.exit_code == 0, result.output
+    ck = load(out)
+    assert "stratified" in ck.provenance["val_kind"] and "by file" in ck.provenance["val_kind"]
+    assert ck.provenance["n_val"] == 2 and ck.provenance["n_train"] == 10  # 20% of each class of 6
+    assert ck.metrics["n_bonafide"] == 1 and ck.metrics["n_spoof"] == 1
+    lines = [line for line in result.stderr.splitlines() if line.startswith("validation:")]
+    assert len(lines) == 1 and "stratified" in lines[0], result.stderr
+
+
+def test_a_path_label_csv_trains(tmp_path):
+    data = make_flat_dataset(tmp_path / "flat")
+    man = tmp_path / "flat" / "list.csv"
+    man.write_text("path,label\n" + "".join(f"{f.relative_to(data)},{f.parent.name}\n"
+                                            for f in sorted(data.rglob("*.wav"))))
+    out = tmp_path / "m.pt"
+    result = quick_cli(man, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "stratified" in load(out).provenance["val_kind"]
+
+
+def test_auto_split_groups_by_speaker_and_keeps_source_splits_when_usable():
+    rows = [datasets.Row(Path(f"/x/{i}.wav"), i % 2, "s" if i % 2 else "bonafide", "one", speaker=f"spk{i % 10}")
+            for i in range(200)]
+    tr, va, kind = train.auto_split(rows, 0.2, seed=0)
+    assert "stratified" in kind and "by speaker" in kind
+    assert not {r.speaker for r in tr} & {r.speaker for r in va}  # no speaker on both sides
+    for c in (0, 1):
+        assert 0.1 <= sum(r.label == c for r in va) / sum(r.label == c for r in rows) <= 0.3
+    assert sorted(map(str, (r.path for r in tr + va))) == sorted(map(str, (r.path for r in rows)))
+    assert train.auto_split(rows, 0.2, seed=0) == (tr, va, kind)  # deterministic for a seed
+    # usable sources: whole sources held out, as before
+    sourced = [datasets.Row(Path(f"/x/{i}.wav"), i % 2, f"sys{i % 5}", f"repo{i % 5}") for i in range(200)]
+    tr, va, kind = train.auto_split(sourced, 0.2, seed=0)
+    assert kind == train.SPLIT_BY_SOURCE and (tr, va) == train.group_split(sourced, 0.2, seed=0)
+    # a source split that would leave training without spoof (every system is in a held-out source) falls back
+    shared = [datasets.Row(Path(f"/x/{i}.wav"), i % 2, f"sys{i % 6}", f"repo{i % 5}") for i in range(200)]
+    assert not {r.label for r in train.group_split(shared, 0.2, seed=0)[0]} >= {0, 1}
+    tr, va, kind = train.auto_split(shared, 0.2, seed=0)
+    assert "stratified" in kind and "left a class out" in kind and {r.label for r in tr} == {0, 1}
+
+
+def test_auto_split_needs_two_clips_of_each_class():
+    rows = [datasets.Row(Path("/x/a.wav"), 0, "bonafide", "bonafide"),
+            *(datasets.Row(Path(f"/x/f{i}.wav"), 1, "spoof", "spoof") for i in range(5))]
+    with pytest.raises(train.TrainingError, match="--val"):
+        train.auto_split(rows, 0.2, seed=0)
+
+
+def test_speakers_are_read_from_manifests_and_asvspoof_protocols(tmp_path):
+    man = tmp_path / "m.csv"
+    man.write_text("path,label,speaker\na.wav,bonafide,p225\nb.wav,spoof,p226\n")
+    assert [r.speaker for r in datasets.load_dataset(man)] == ["p225", "p226"]
+    proto = tmp_path / "ASVspoof2019.LA.cm.train.trn.txt"
+    proto.write_text("LA_0079 LA_T_1138215 - - bonafide\nLA_0080 LA_T_1271820 - A01 spoof\n")
+    assert [r.speaker for r in datasets.load_dataset(proto)] == ["LA_0079", "LA_0080"]
+
+
+# -- --out, --force, small validation sets, info --------------------------------------------------------
+def test_out_is_checked_before_torch_loads(tmp_path):
+    """A bad --out fails at once (exit 2, one line), before torch or the data are loaded."""
+    data = make_flat_dataset(tmp_path / "flat", n=2)
+    (tmp_path / "a-file").write_text("x")
+    cases = [(tmp_path / "no" / "such" / "m.pt", "does not exist"), (tmp_path, "is a directory"),
+             (tmp_path / "a-file" / "m.pt", "not a directory")]
+    for out, reason in cases:
+        code = ("import sys; from fakecheck.cli import main; sys.argv = ['fakecheck', 'train', sys.argv[1], "
+                "'--out', sys.argv[2]]\ntry:\n    main()\nexcept SystemExit as e:\n"
+                "    print('torch' in sys.modules, e.code)")
+        proc = subprocess.run([sys.executable, "-c", code, str(data), str(out)], capture_output=True, text=True,
+                              timeout=60, cwd=Path(__file__).resolve().parents[1])
+        assert proc.stdout.split() == ["False", "2"], (out, proc.stdout, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: --out") and reason in lines[0], (out, proc.stderr)
+
+
+def test_an_existing_out_needs_force_or_resume(tmp_path):
+    data = make_flat_dataset(tmp_path / "flat")
+    out = tmp_path / "m.pt"
+    assert quick_cli(data, "--out", out).exit_code == 0
+    before = out.read_bytes()
+    again = quick_cli(data, "--out", out)
+    assert again.exit_code == 2 and "--force" in again.stderr and "--resume" in again.stderr, again.output
+    assert out.read_bytes() == before
+    assert quick_cli(data, "--out", out, "--resume", "--epochs", "2").exit_code == 0
+    assert quick_cli(data, "--out", out, "--force").exit_code == 0
+    (tmp_path / "m2.pt.state").write_bytes(b"left by an earlier run")
+    stale = quick_cli(data, "--out", tmp_path / "m2.pt")
+    assert stale.exit_code == 2 and "m2.pt.state" in stale.stderr
+
+
+def test_a_small_validation_set_is_warned_about(tmp_path):
+    data = make_flat_dataset(tmp_path / "flat")
+    result = quick_cli(data, "--out", tmp_path / "m.pt")
+    assert result.exit_code == 0
+    warning = [line for line in result.stderr.splitlines() if "not meaningful" in line]
+    assert len(warning) == 1 and "1 bona fide and 1 spoof" in warning[0], result.stderr
+
+
+def test_info_follows_the_provenance_and_prints_no_absolute_paths(tmp_path):
+    from typer.testing import CliRunner
+
+    from fakecheck.cli import app
+
+    data = make_flat_dataset(tmp_path / "flat")
+    val = make_flat_dataset(tmp_path / "heldout", n=2)
+    out = tmp_path / "m.pt"
+    assert quick_cli(data, "--val", val, "--out", out).exit_code == 0
+    info = CliRunner().invoke(app, ["info", "--model", str(out)])
+    assert info.exit_code == 0, info.output
+    assert "given with --val: heldout" in info.stdout and "held-out sources" not in info.stdout
+    assert str(tmp_path) not in info.stdout, info.stdout
+    assert "trained on   flat (12 clips)" in info.stdout
+    for line in info.stdout.splitlines():
+        assert re.match(r"^[a-z][a-z0-9 ]{11} \S", line), line  # one line per field, never wrapped
+    stratified = tmp_path / "s.pt"
+    assert quick_cli(data, "--out", stratified).exit_code == 0
+    text = CliRunner().invoke(app, ["info", "--model", str(stratified)]).stdout
+    assert "stratified" in text and str(tmp_path) not in text
