@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -34,11 +35,15 @@ MIN_SOURCE_RATE, MAX_SOURCE_RATE = 8_000, 192_000
 SILENCE_DBFS = -60.0  # a 10 ms frame quieter than this counts as silence
 SPEECH_FRACTION = 0.2  # a window needs this share of non-silent frames to be scored
 
-# Extensions treated as audio when scanning folders.  Anything else is skipped and counted.
+# Extensions treated as audio when scanning folders.  Anything else is skipped and counted.  Only the
+# folder walk looks at extensions: how a file is decoded is decided by its first bytes (`sniff`).
 AUDIO_EXTENSIONS = frozenset(
-    {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".mp4", ".aif", ".aiff", ".au", ".caf", ".w64"}
+    {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".caf", ".w64",
+     ".m4a", ".m4b", ".aac", ".mp4", ".webm", ".weba", ".mka"}
 )
-FFMPEG_EXTENSIONS = frozenset({".m4a", ".aac", ".mp4"})  # libsndfile cannot decode these
+# Containers libsndfile cannot read, as sniff names them -> (ffmpeg demuxer, name for users).  The
+# demuxer is forced (-f), so ffmpeg never guesses a format (a playlist, a concat list) from the bytes.
+FFMPEG_CONTAINERS = {"mp4": ("mov", "MP4/M4A"), "matroska": ("matroska", "WebM/Matroska"), "adts": ("aac", "AAC")}
 
 _BLOCK_SECONDS = 10.0  # decode granularity when streaming
 
@@ -56,6 +61,7 @@ class AudioInfo:
     channels: int
     duration_s: float
     decoder: str  # "libsndfile" or "ffmpeg"
+    demuxer: str = ""  # the ffmpeg demuxer forced for this file (decoder "ffmpeg")
 
 
 def check_readable(path: Path) -> None:
@@ -76,18 +82,43 @@ def check_readable(path: Path) -> None:
         raise AudioLoadError("permission denied")
 
 
+def sniff(path: str | os.PathLike[str]) -> str:
+    """What a file is, from its first bytes: a key of FFMPEG_CONTAINERS, or "native" for everything
+    else (WAV, FLAC, Ogg, MP3, AIFF... and unknown content), which goes to libsndfile."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+            if head[:3] == b"ID3" and len(head) >= 10:  # an ID3v2 tag (MP3, sometimes raw AAC): skip it
+                size = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | (head[9] & 0x7F)
+                f.seek(10 + size + (10 if head[5] & 0x10 else 0))
+                head = f.read(16)
+    except OSError as exc:
+        raise AudioLoadError(f"cannot open: {exc.strerror}") from None
+    if head[4:8] == b"ftyp":  # ISO base media: MP4, M4A, M4B, 3GP, MOV
+        return "mp4"
+    if head[:4] == b"\x1a\x45\xdf\xa3":  # EBML: WebM, Matroska
+        return "matroska"
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:  # ADTS sync (MPEG layer bits 00)
+        return "adts"
+    return "native"
+
+
 def probe(path: str | os.PathLike[str]) -> AudioInfo:
-    """Read the header of `path`; raise AudioLoadError with a one-line reason on failure."""
+    """Read the header of `path`; raise AudioLoadError with a one-line reason on failure.
+
+    The decoder is chosen by the file's content (`sniff`), never by its extension.
+    """
     path = Path(path)
     check_readable(path)
-    if path.suffix.lower() in FFMPEG_EXTENSIONS:
-        return _probe_ffmpeg(path)
+    kind = sniff(path)
+    if kind in FFMPEG_CONTAINERS:
+        return _probe_ffmpeg(path, kind)
     import soundfile as sf
 
     try:
         info = sf.info(str(path))
     except Exception as exc:  # libsndfile reports corrupt and unknown formats alike
-        raise AudioLoadError(f"not decodable audio ({_sndfile_reason(exc)})") from None
+        raise AudioLoadError(f"not decodable audio (libsndfile: {_sndfile_reason(exc)})") from None
     if info.frames <= 0 or info.samplerate <= 0 or info.channels <= 0:
         raise AudioLoadError("no audio frames in file")
     _check_rate(info.samplerate)
@@ -102,7 +133,7 @@ def stream(path: str | os.PathLike[str], info: AudioInfo | None = None) -> Itera
     """
     info = info or probe(path)
     if info.decoder == "ffmpeg":
-        yield from _stream_ffmpeg(info.path)
+        yield from _stream_ffmpeg(info.path, info.demuxer)
         return
     import soundfile as sf
     import soxr
@@ -126,7 +157,7 @@ def stream(path: str | os.PathLike[str], info: AudioInfo | None = None) -> Itera
     except AudioLoadError:
         raise
     except Exception as exc:
-        raise AudioLoadError(f"decoding failed ({_short(exc)})") from None
+        raise AudioLoadError(f"decoding failed (libsndfile: {_short(exc)})") from None
 
 
 def load(path: str | os.PathLike[str]) -> np.ndarray:
@@ -280,35 +311,52 @@ def _sndfile_reason(exc: BaseException) -> str:
     return (text[:1].lower() + text[1:]).rstrip(".")
 
 
-def _ffmpeg() -> str:
+def _ffmpeg(kind: str) -> str:
     exe = shutil.which("ffmpeg")
     if exe is None:
-        raise AudioLoadError("M4A/AAC needs the ffmpeg decoder on PATH (e.g. apt-get install ffmpeg)")
+        raise AudioLoadError(f"this {FFMPEG_CONTAINERS[kind][1]} file needs the ffmpeg decoder, which is not on PATH "
+                             "(e.g. apt-get install ffmpeg)")
     return exe
 
 
-def _probe_ffmpeg(path: Path) -> AudioInfo:
-    exe = _ffmpeg()
+def _ffmpeg_reason(stderr: str, path: Path) -> str:
+    """ffmpeg's last message, without the path and the "[demuxer @ 0x...]" prefix it puts before it."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    text = lines[-1] if lines else "no output"
+    text = re.sub(r"^\[[^\]]* @ 0x[0-9a-f]+\]\s*", "", text)
+    if text.startswith(f"{path}: "):
+        text = text[len(f"{path}: "):]
+    return _short(Exception(text)).rstrip(".") or "unknown error"
+
+
+def _probe_ffmpeg(path: Path, kind: str) -> AudioInfo:
+    exe = _ffmpeg(kind)
+    demuxer = FFMPEG_CONTAINERS[kind][0]
     probe_exe = shutil.which("ffprobe") or exe.replace("ffmpeg", "ffprobe")
-    cmd = [probe_exe, "-v", "error", "-select_streams", "a:0", "-show_entries",
+    cmd = [probe_exe, "-v", "error", "-f", demuxer, "-select_streams", "a:0", "-show_entries",
            "stream=sample_rate,channels:format=duration", "-of", "default=nw=1", str(path)]
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, errors="replace")
     except (OSError, subprocess.SubprocessError) as exc:
-        raise AudioLoadError(f"ffmpeg could not read the file ({_short(exc)})") from None
-    fields = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        raise AudioLoadError(f"not decodable audio (ffmpeg: {_short(exc)})") from None
+    if proc.returncode != 0:
+        raise AudioLoadError(f"not decodable audio (ffmpeg: {_ffmpeg_reason(proc.stderr, path)})")
+    fields = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
     try:
         rate, channels = int(fields["sample_rate"]), int(fields["channels"])
         raw = fields.get("duration", "")
         duration = float(raw) if raw.replace(".", "", 1).isdigit() else 0.0  # "N/A" for some streams: unknown
     except (KeyError, ValueError):
-        raise AudioLoadError("ffmpeg found no audio stream") from None
+        rate = channels = 0
+    if rate <= 0 or channels <= 0:
+        raise AudioLoadError("not decodable audio (ffmpeg: no audio stream in the file)")
     _check_rate(rate)
-    return AudioInfo(path, rate, channels, duration, "ffmpeg")
+    return AudioInfo(path, rate, channels, duration, "ffmpeg", demuxer)
 
 
-def _stream_ffmpeg(path: Path) -> Iterator[np.ndarray]:
-    cmd = [_ffmpeg(), "-v", "error", "-nostdin", "-i", str(path), "-vn", "-ac", "1",
+def _stream_ffmpeg(path: Path, demuxer: str) -> Iterator[np.ndarray]:
+    kind = next((k for k, (d, _) in FFMPEG_CONTAINERS.items() if d == demuxer), "mp4")
+    cmd = [_ffmpeg(kind), "-v", "error", "-nostdin", "-f", demuxer, "-i", str(path), "-vn", "-ac", "1",
            "-ar", str(SAMPLE_RATE), "-f", "f32le", "-"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None
@@ -319,7 +367,7 @@ def _stream_ffmpeg(path: Path) -> Iterator[np.ndarray]:
             yield _finite(np.frombuffer(chunk[:usable], dtype="<f4").copy())
         err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
         if proc.wait() != 0:
-            raise AudioLoadError(f"ffmpeg failed ({_short(Exception(err))})")
+            raise AudioLoadError(f"decoding failed (ffmpeg: {_ffmpeg_reason(err, path)})")
     finally:
         if proc.poll() is None:
             proc.kill()

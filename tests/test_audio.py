@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -108,3 +112,76 @@ def test_short_audio_is_repeat_padded_and_leading_silence_dropped():
 def test_silence_is_not_speech():
     assert not audio.has_speech(np.zeros(64_000, np.float32))
     assert audio.has_speech(speechlike(4.0))
+
+
+# -- formats by content, not by extension ------------------------------------------------------------
+FFMPEG = shutil.which("ffmpeg")
+needs_ffmpeg = pytest.mark.skipif(FFMPEG is None, reason="ffmpeg is not installed: the M4A/AAC/WebM/MP4 tests need it")
+
+
+def ffmpeg_encode(tmp_path, name: str, fmt: str, codec: str, seconds: float = 2.0) -> Path:
+    """A tone encoded by ffmpeg into container `fmt` with `codec`, written to tmp_path / name."""
+    wav = tmp_path / "src.wav"
+    sf.write(wav, tone(seconds, 16_000), 16_000)
+    out = tmp_path / name
+    proc = subprocess.run([FFMPEG, "-v", "error", "-y", "-i", wav, "-c:a", codec, "-f", fmt, out],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("name,fmt,codec", [
+    ("clip.m4a", "ipod", "aac"),
+    ("clip.mp4", "mp4", "aac"),
+    ("clip.aac", "adts", "aac"),
+    ("clip.webm", "webm", "libopus"),
+    ("m4a_named.wav", "ipod", "aac"),  # the extension lies: the bytes say MP4
+    ("webm_named.flac", "webm", "libopus"),
+])
+def test_ffmpeg_containers_are_found_by_content(tmp_path, name, fmt, codec):
+    path = ffmpeg_encode(tmp_path, name, fmt, codec)
+    info = audio.probe(path)
+    assert info.decoder == "ffmpeg", info
+    y = audio.load(path)
+    assert abs(len(y) / audio.SAMPLE_RATE - 2.0) < 0.15, len(y)  # raw AAC keeps its priming frames: +0.11 s
+    assert 0.15 < np.sqrt(np.mean(y**2)) < 0.25
+
+
+def test_native_formats_are_found_by_content_whatever_the_extension(tmp_path):
+    path = tmp_path / "really_a_wav.m4a"
+    sf.write(path, tone(1.0), 16_000, format="WAV")
+    assert audio.probe(path).decoder == "libsndfile"
+    assert abs(len(audio.load(path)) - 16_000) <= 1
+
+
+@needs_ffmpeg
+def test_undecodable_files_name_the_decoders_tried(tmp_path):
+    junk = tmp_path / "junk.wav"
+    junk.write_text("this is a text file, not audio\n" * 40)
+    with pytest.raises(audio.AudioLoadError, match=r"not decodable audio \(libsndfile:") as info:
+        audio.probe(junk)
+    assert "\n" not in str(info.value)
+    broken = tmp_path / "broken.m4a"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypM4A \x00\x00\x02\x00isomiso2" + b"\x00" * 500)
+    with pytest.raises(audio.AudioLoadError, match=r"not decodable audio \(ffmpeg:") as info:
+        audio.load(broken)
+    assert "\n" not in str(info.value)
+
+
+def test_mp4_content_without_ffmpeg_names_the_missing_decoder(tmp_path, monkeypatch):
+    path = tmp_path / "renamed.wav"
+    path.write_bytes(b"\x00\x00\x00\x18ftypM4A \x00\x00\x02\x00isomiso2" + b"\x00" * 500)
+    monkeypatch.setattr(audio.shutil, "which", lambda name: None)
+    with pytest.raises(audio.AudioLoadError, match="MP4/M4A.*needs the ffmpeg decoder"):
+        audio.probe(path)
+
+
+def test_folder_scans_pick_up_ffmpeg_extensions(tmp_path):
+    from fakecheck.inference import iter_inputs
+
+    for name in ("a.webm", "b.m4a", "c.aac", "d.mp4", "e.mka", "f.weba", "g.m4b", "notes.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    found, skipped = iter_inputs([tmp_path])
+    assert sorted(p.name for p in found) == ["a.webm", "b.m4a", "c.aac", "d.mp4", "e.mka", "f.weba", "g.m4b"]
+    assert skipped == 1
