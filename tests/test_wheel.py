@@ -3,7 +3,8 @@
 Builds with `python -m build --wheel --no-isolation` (no network, no build env) when hatchling
 is importable, installs the wheel with --no-deps into a fresh venv that sees this
 interpreter's packages (torch is not fetched again), and runs the installed `fakecheck`
-from a folder outside the checkout.
+from a folder outside the checkout.  That works whether the tests run in a virtual environment
+or not (see `make_venv`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import importlib.util
 import os
 import re
+import site
 import subprocess
 import sys
 import zipfile
@@ -82,11 +84,29 @@ def test_wheel_contents(wheel):
         assert re.search(r"^fakecheck = fakecheck\.cli:main$", entry_points, re.M)
 
 
-def test_installed_wheel_runs_outside_checkout(wheel, tmp_path):
-    venv = tmp_path / "venv"
+def make_venv(venv: Path) -> Path:
+    """A fresh venv that sees the packages of the interpreter running the tests; returns its python.
+
+    `--system-site-packages` exposes the *base* interpreter's site-packages only, so when the tests
+    run inside a virtual environment, torch and the rest (installed there) would be missing.  That
+    environment's site-packages are then added with a .pth file of plain paths: they come after the
+    new venv's own site-packages (the wheel wins), and the .pth files inside them, such as the
+    editable install of this checkout, are not run.
+    """
     proc = _run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", venv])
     assert proc.returncode == 0, proc.stderr
-    py, exe = venv / "bin" / "python", venv / "bin" / "fakecheck"
+    py = venv / "bin" / "python"
+    if sys.prefix != sys.base_prefix:  # running in a venv: expose its site-packages too
+        own = _run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"])
+        assert own.returncode == 0, own.stderr
+        outer = [p for p in site.getsitepackages() if Path(p).is_relative_to(sys.prefix)]
+        (Path(own.stdout.strip()) / "_outer_venv.pth").write_text("".join(f"{p}\n" for p in outer))
+    return py
+
+
+def test_installed_wheel_runs_outside_checkout(wheel, tmp_path):
+    venv = tmp_path / "venv"
+    py, exe = make_venv(venv), venv / "bin" / "fakecheck"
     # The outer pip installs into the venv: no ensurepip (slow), no index (offline), no deps (torch is shared).
     # An editable fakecheck outside the venv is left alone ("outside environment").
     proc = _run([sys.executable, "-m", "pip", "--python", py, "install", "--no-deps", "--no-index",
