@@ -27,7 +27,7 @@ def data(tmp_path) -> Path:
     for label, offset in (("real", 0), ("fake", 100)):
         (root / label).mkdir(parents=True)
         for i in range(4):
-            sf.write(root / label / f"{label}_{i}.wav", speechlike(1.0, seed=offset + i), 16_000)
+            sf.write(root / label / f"{label}_{i}.wav", speechlike(2.0, seed=offset + i), 16_000)
     return root
 
 

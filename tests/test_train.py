@@ -163,7 +163,7 @@ def make_flat_dataset(root: Path, real: str = "real", fake: str = "fake", n: int
     for name, offset in ((real, 0), (fake, 100)):
         (root / name).mkdir(parents=True, exist_ok=True)
         for i in range(n):
-            sf.write(root / name / f"{name}{i}.wav", speechlike(1.0, seed=offset + i), 16_000)
+            sf.write(root / name / f"{name}{i}.wav", speechlike(2.0, seed=offset + i), 16_000)
     return root
 
 
