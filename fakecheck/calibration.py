@@ -53,3 +53,22 @@ def fit(scores: np.ndarray, labels: np.ndarray, l2: float = 1e-3, iterations: in
         if np.abs(step).max() < 1e-10:
             break
     return Calibration(float(theta[0]), float(theta[1]))
+
+
+# How far a calibrated score sits from the decision threshold, in natural-log odds: below 1 (P(fake)
+# within about 0.27-0.73 of an equal-prior 0.5 threshold) a verdict is a coin toss with a lean.
+CONFIDENCE_LOGODDS = (1.0, 2.5)  # low below the first, medium below the second, high above
+CONFIDENCE_LEVELS = ("low", "medium", "high")
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-12), 1 - 1e-12)
+    return math.log(p / (1 - p))
+
+
+def confidence(p_fake: float, threshold: float, n_warnings: int = 0) -> str:
+    """'low', 'medium' or 'high': the distance of p_fake from the threshold in log-odds,
+    one level lower when the input carries a warning (fakecheck.conditions)."""
+    distance = abs(logit(p_fake) - logit(threshold))
+    level = sum(distance >= edge for edge in CONFIDENCE_LOGODDS)
+    return CONFIDENCE_LEVELS[max(0, level - (1 if n_warnings else 0))]

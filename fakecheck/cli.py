@@ -1,6 +1,6 @@
 """The fakecheck command line: parse, call the library, render.  Errors become exit codes.
 
-Exit codes (scan): 0 nothing flagged, 1 at least one FAKE, 2 usage error (bad option,
+Exit codes (scan): 0 nothing flagged, 1 at least one FAKE or PARTIAL, 2 usage error (bad option,
 unusable model, device or output path), 3 at least one input could not be analysed (ERROR
 rows), or the folders given held no audio file at all, 4 an output could not be written
 mid-run, 5 internal error (a bug: please report it), 130 interrupted.  When several apply:
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 # 2 busy cores (benchmarks/threads.py); passive waiting removes that.  Must be set before torch loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+EXPLAIN_LABEL_WIDTH = 13  # row labels (12) and a space: heat-map columns are the rest of the line
 EXIT_OK, EXIT_FAKE, EXIT_USAGE, EXIT_INPUT_ERROR, EXIT_WRITE_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 
 app = typer.Typer(
@@ -131,7 +132,7 @@ def scan(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from . import render
-    from .inference import SCHEMA_VERSION, VERDICTS, iter_inputs
+    from .inference import FLAGGED, SCHEMA_VERSION, VERDICTS, iter_inputs
     from .output import OutputError, open_sinks
 
     shard_kn = _parse_shard(shard)
@@ -165,6 +166,7 @@ def scan(
     if not quiet:
         for p in empty:
             err.print(f"warning: no audio files found in {p}", markup=False)
+        err.print(render.limits_line(det.checkpoint.metrics), markup=False, highlight=False, soft_wrap=True)
     show_table = not quiet and not stdout_taken
     interactive = out.is_terminal and not os.environ.get("NO_COLOR")
     counts: dict[str, int] = {}
@@ -205,7 +207,8 @@ def scan(
     if not quiet:
         err.print(render.summary_line(counts, wall, audio_s, skipped), markup=False, highlight=False, soft_wrap=True)
     if code == EXIT_OK:
-        code = EXIT_INPUT_ERROR if counts.get("ERROR") else EXIT_FAKE if counts.get("FAKE") else EXIT_OK
+        flagged = any(counts.get(v) for v in FLAGGED)
+        code = EXIT_INPUT_ERROR if counts.get("ERROR") else EXIT_FAKE if flagged else EXIT_OK
     raise typer.Exit(code)
 
 
@@ -535,25 +538,30 @@ def explain(
     file: Annotated[Path, typer.Argument(help="One audio file.")],
     mode: Annotated[str, typer.Option("--mode", help="rollout, last, layer:N or occlusion.")] = "rollout",
     heads: Annotated[bool, typer.Option("--heads", help="One heatmap row per attention head.")] = False,
-    width: Annotated[int, typer.Option("--width", min=0, help="Heatmap columns (default: terminal width).")] = 0,
+    width: Annotated[int, typer.Option("--width", min=0, help="Total line width in characters (default: the terminal's).")] = 0,
     json_out: Annotated[str | None, typer.Option("--json", help="Write the explanation as JSON to FILE or -.")] = None,
     png: Annotated[Path | None, typer.Option("--png", help="Write a heatmap and timeline picture (needs matplotlib).")] = None,
     model: Annotated[Path | None, typer.Option("--model", help="Checkpoint (default: the bundled model).")] = None,
     device: Annotated[str | None, typer.Option("--device")] = None,
 ) -> None:
-    """Show where in time the model looked: attention heatmap, energy, P(fake) timeline, top segments."""
+    """Show where the evidence lies in time: P(fake) per 40 ms, fake segments, attention, energy."""
     import json
 
     from . import explain as ex
     from . import render
+    from .inference import FLAGGED
 
     out, err = _consoles()
+    if width:
+        out.width = width  # the lines are built to fit it: nothing wraps, in a terminal or a pipe
     det = _load_detector(model, device, None)
     try:
         ex.parse_mode(mode, det.model.cfg.n_layers)
     except ValueError as exc:
         raise _fail(str(exc)) from None
     result = ex.explain_file(det, file, mode)
+    if json_out != "-":
+        err.print(render.limits_line(det.checkpoint.metrics), markup=False, highlight=False, soft_wrap=True)
     if json_out:
         text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
         if json_out == "-":
@@ -565,7 +573,7 @@ def explain(
                 raise _fail(f"cannot write {json_out}: {exc.strerror}", EXIT_WRITE_ERROR) from None
     if png:
         try:
-            render.explanation_png(result, png)
+            render.explanation_png(result, png, det.checkpoint.sha256)
         except ImportError as exc:
             raise _fail(str(exc)) from None
         except ValueError as exc:  # an ERROR/empty result has no picture; the verdict still prints
@@ -573,10 +581,10 @@ def explain(
             err.print(f"--png skipped: {exc}", markup=False)
     if json_out != "-":
         colour = out.is_terminal and not os.environ.get("NO_COLOR")
-        cols = width or max(20, out.width - 14)
+        cols = max(20, out.width - EXPLAIN_LABEL_WIDTH)
         out.print(render.explanation_view(result, cols, heads, colour))
     v = result.verdict
-    raise typer.Exit(EXIT_INPUT_ERROR if v.verdict == "ERROR" else EXIT_FAKE if v.verdict == "FAKE" else EXIT_OK)
+    raise typer.Exit(EXIT_INPUT_ERROR if v.verdict == "ERROR" else EXIT_FAKE if v.verdict in FLAGGED else EXIT_OK)
 
 
 @app.command()

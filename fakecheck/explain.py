@@ -12,7 +12,9 @@ Maps (each a distribution over the tokens of a window, seen from the pooled outp
     last     pool_weights @ mean_heads(A_last)
     layer:N  pool_weights @ mean_heads(A_N)   (N counts from 1)
 Window maps are weighted by each window's P(fake), so the clip map says where the
-evidence for FAKE was, also inside a clip whose overall verdict is REAL (a partial fake).
+evidence for FAKE was.  Attention says where the model looked, not what is fake: the P(fake)
+timeline of the token head (Verdict.timeline, the same 40 ms grid) and the fake segments
+read from it (fakecheck.segments) say that.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ TOP_SEGMENTS = 5
 class Segment:
     start_s: float
     end_s: float
-    attention: float  # share of the clip's attention mass inside the segment
+    attention: float  # share of the clip's map mass (attention, or occlusion drop) inside the segment
 
 
 @dataclass(frozen=True)
@@ -51,17 +53,33 @@ class Explanation:
     energy_db: np.ndarray  # (tokens,) level of the audio under each token
     segments: tuple[Segment, ...] = field(default=())
 
-    def tokens(self) -> list[dict[str, float]]:
+    @property
+    def map_name(self) -> str:
+        """What the map holds: occlusion is a score drop, not attention."""
+        return "occlusion" if self.mode == "occlusion" else "attention"
+
+    def tokens(self) -> list[dict[str, Any]]:
+        """One entry per 40 ms token: its span, map value, calibrated P(fake) and speech flag."""
         w = self.token_seconds
-        return [{"start_s": round(i * w, 3), "end_s": round((i + 1) * w, 3), "attention": float(a)}
-                for i, a in enumerate(self.attention)]
+        tl = self.verdict.timeline
+        out = []
+        for i, a in enumerate(self.attention):
+            d: dict[str, Any] = {"start_s": round(i * w, 3), "end_s": round((i + 1) * w, 3), self.map_name: float(a)}
+            if tl is not None and i < len(tl.p_fake):
+                d["p_fake"] = round(float(tl.p_fake[i]), 4)
+                d["speech"] = bool(tl.speech[i])
+            out.append(d)
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         v = self.verdict.to_dict()
-        return {"schema_version": 1, "path": v["path"], "verdict": v["verdict"], "p_fake": v["p_fake"],
-                "duration_s": v["duration_s"], "error": v["error"], "mode": self.mode,
+        return {"schema_version": 2, "path": v["path"], "verdict": v["verdict"], "p_fake": v["p_fake"],
+                "confidence": v["confidence"], "warnings": v["warnings"], "threshold": v["threshold"],
+                "duration_s": v["duration_s"], "error": v["error"], "mode": self.mode, "map": self.map_name,
+                "fake_fraction": v["fake_fraction"], "fake_segments": v["fake_segments"],
                 "tokens": self.tokens(), "windows": v["windows"],
-                "segments": [s.__dict__ for s in self.segments],
+                "top_segments": [{"start_s": s.start_s, "end_s": s.end_s, f"{self.map_name}_share": s.attention}
+                                 for s in self.segments],
                 "suspicious_start_s": v["suspicious_start_s"], "suspicious_end_s": v["suspicious_end_s"]}
 
 
@@ -138,7 +156,7 @@ def explain_file(det: Detector, path: str | os.PathLike[str], mode: str = "rollo
     cfg = det.model.cfg
     tok = cfg.frames_per_token * det.features.hop_samples
     n_tok = audio.WINDOW_SAMPLES // tok
-    if verdict.verdict in ("ERROR",) or verdict.duration_s is None:
+    if verdict.verdict in ("ERROR", "INCONCLUSIVE") or verdict.duration_s is None:  # nothing judged: no maps
         empty = np.zeros(0)
         return Explanation(verdict, mode, tok / SAMPLE_RATE, empty, np.zeros((cfg.n_layers, 0)),
                            np.zeros((cfg.n_layers, cfg.n_heads, 0)), empty)

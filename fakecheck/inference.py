@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import audio, segments
+from . import audio, calibration, conditions, segments
 from .audio import MIN_SAMPLES, SAMPLE_RATE, AudioLoadError, Window
 from .checkpoint import Checkpoint, ModelLoadError
 from .checkpoint import load as load_checkpoint
@@ -38,6 +38,7 @@ from .features import extract
 SCHEMA_VERSION = 1
 VERDICTS = ("REAL", "FAKE", "PARTIAL", "INCONCLUSIVE", "ERROR")
 FLAGGED = ("FAKE", "PARTIAL")  # verdicts that make scan exit 1
+SCORED = ("REAL", "FAKE", "PARTIAL")  # verdicts that carry a p_fake
 DEFAULT_BATCH_SIZE = 8  # windows per forward pass; measured as fast as 32 on CPU, with ~120 MB less peak RSS
 _NO_SAMPLES = np.zeros(0, dtype=np.float32)  # placeholder for scored windows, shared
 
@@ -87,6 +88,8 @@ class Verdict:
     suspicious_end_s: float | None
     model: str
     error: str = ""  # the one-line reason for ERROR and INCONCLUSIVE
+    confidence: str | None = None  # low, medium or high (calibration.confidence); None unless scored
+    warnings: tuple[str, ...] = field(default=())  # conditions that weaken the verdict (fakecheck.conditions)
     fake_fraction: float | None = None  # share of speech tokens at or above the threshold
     fake_segments: tuple[tuple[float, float], ...] = field(default=())  # [start_s, end_s] of fake stretches
     windows: tuple[WindowScore, ...] = field(default=())
@@ -95,16 +98,22 @@ class Verdict:
     def to_dict(self, with_windows: bool = True) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("windows", "timeline")}
         d["fake_segments"] = [list(s) for s in self.fake_segments]
+        d["warnings"] = list(self.warnings)
         if with_windows:
             d["windows"] = [asdict(w) for w in self.windows]
         return d
 
 
+SPEECH_P = 0.5  # silero-vad's own decision threshold on its speech probability
+MIN_WINDOW_SPEECH_S = 0.5  # a window with less detected speech does not count towards the clip score
+MIN_SPEECH_S = 1.0  # a file with less detected speech is INCONCLUSIVE: there is nothing to judge
+
+
 def token_speech(windows: np.ndarray, token_samples: int) -> np.ndarray:
-    """(B, tokens) bool: the token is not silent (energy above audio.SILENCE_DBFS)."""
-    n = windows.shape[1] // token_samples
-    frames = windows[:, : n * token_samples].reshape(len(windows), n, token_samples).astype(np.float64)
-    return 10 * np.log10(np.mean(frames**2, axis=2) + 1e-20) > audio.SILENCE_DBFS
+    """(B, tokens) bool: silero-vad hears speech in the token (fakecheck.vad)."""
+    from . import vad
+
+    return vad.token_speech(windows, token_samples) >= SPEECH_P
 
 
 def _opener(x: np.ndarray) -> Callable[[], Iterator[np.ndarray]]:
@@ -147,6 +156,7 @@ class _FileState:
     info: audio.AudioInfo | None = None
     windows: list[tuple[Window, float]] = field(default_factory=list)
     tokens: list[segments.WindowTokens] = field(default_factory=list)
+    conditions: conditions.ConditionStats = field(default_factory=conditions.ConditionStats)
     pending: int = 0
     done_decoding: bool = False
     error: str = ""
@@ -222,7 +232,7 @@ class Detector:
         scores = out.score.float().cpu().numpy().astype(np.float64)
         if out.token_scores is not None:
             return scores, out.token_scores.float().cpu().numpy().astype(np.float64)
-        return scores, np.repeat(scores[:, None], self.features.n_frames // self.model.cfg.frames_per_token, axis=1)
+        return scores, np.repeat(scores[:, None], x.shape[1] // self.token_samples, axis=1)
 
     @property
     def token_samples(self) -> int:
@@ -366,9 +376,12 @@ class Detector:
         for (i, w), s, ts, sp in zip(batch, scores, token_scores, speech, strict=True):
             # Keep the window's position, not its audio: even an empty slice `w.samples[:0]`
             # is a view that pins the whole 64 000-sample array (1.4 GB over a 3-hour file).
-            states[i].windows.append((Window(w.start, w.length, _NO_SAMPLES, w.speech), float(s)))
             n = max(1, min(len(ts), w.length // self.token_samples))  # repeat-padded tokens are not the file
-            states[i].tokens.append(segments.WindowTokens(w.start, ts[:n].astype(np.float32), sp[:n] & w.speech))
+            speech_s = float(sp[:n].sum()) * self.token_samples / SAMPLE_RATE
+            window_speech = w.speech and speech_s >= min(MIN_WINDOW_SPEECH_S, 0.5 * w.length / SAMPLE_RATE)
+            states[i].windows.append((Window(w.start, w.length, _NO_SAMPLES, window_speech), float(s)))
+            states[i].tokens.append(segments.WindowTokens(w.start, ts[:n].astype(np.float32), sp[:n]))
+            states[i].conditions.add(w.samples[: w.length], sp[:n], self.token_samples)
             states[i].pending -= 1
 
     def _error(self, path: str, reason: str, info: audio.AudioInfo | None = None) -> Verdict:
@@ -407,17 +420,25 @@ class Detector:
             return Verdict(verdict="INCONCLUSIVE", p_fake=None, score=None, suspicious_start_s=None,
                            suspicious_end_s=None, error=f"too short: {sound_s:.2f} s of sound "
                            f"(< {MIN_SAMPLES / SAMPLE_RATE} s)", **common)  # type: ignore[arg-type]
-        if not speech:
+        timeline = self._timeline(st.tokens, info.duration_s)
+        speech_s = float(timeline.speech.sum()) * timeline.token_s
+        kbps = None if info.decoder == "memory" else conditions.lossy_kbps(info.path, info.decoder, info.duration_s)
+        warned = tuple(conditions.warnings(st.conditions, info.source_rate, kbps, speech_s))
+        if not speech or speech_s < MIN_SPEECH_S:
             return Verdict(verdict="INCONCLUSIVE", p_fake=None, score=None, suspicious_start_s=None,
-                           suspicious_end_s=None, error="no speech detected (silence or near-silence)",
+                           suspicious_end_s=None, error=f"no speech found ({speech_s:.1f} s of speech detected; "
+                           f"{MIN_SPEECH_S:.0f} s needed)", warnings=warned, timeline=timeline,
                            **common)  # type: ignore[arg-type]
         clip_score = float(np.mean([s for _, s in speech]))
         p = float(self.p_fake(clip_score))
         worst = max(speech, key=lambda x: x[1])[0]
-        timeline = self._timeline(st.tokens, info.duration_s)
         found = segments.find_segments(timeline.p_fake, timeline.speech, timeline.token_s, self.threshold)
         verdict = "FAKE" if p >= self.threshold else "PARTIAL" if found else "REAL"
+        # A PARTIAL verdict is as sure as its strongest segment; the others as their clip score.
+        evidence = max(float(np.mean(timeline.p_fake[int(round(a / timeline.token_s)):int(round(b / timeline.token_s))]))
+                       for a, b in found) if verdict == "PARTIAL" else p
         return Verdict(verdict=verdict, p_fake=p, score=clip_score,
+                       confidence=calibration.confidence(evidence, self.threshold, len(warned)), warnings=warned,
                        suspicious_start_s=worst.start_s, suspicious_end_s=worst.end_s,
                        fake_fraction=round(segments.fake_fraction(timeline.p_fake, timeline.speech, self.threshold), 4),
                        fake_segments=tuple(found), timeline=timeline, **common)  # type: ignore[arg-type]

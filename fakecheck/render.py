@@ -9,7 +9,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-VERDICT_STYLE = {"REAL": "bold green", "FAKE": "bold red", "INCONCLUSIVE": "bold yellow", "ERROR": "bold magenta"}
+VERDICT_STYLE = {"REAL": "bold green", "FAKE": "bold red", "PARTIAL": "bold dark_orange", "INCONCLUSIVE": "bold yellow",
+                 "ERROR": "bold magenta"}
+SEGMENTS_SHOWN = 2  # fake segments listed in a table cell; the rest are counted
 ASCII_RAMP = " .:-=+*#%@"  # 10 levels, light to dark: readable without colour
 
 
@@ -22,9 +24,32 @@ def fmt_p(p: float | None) -> str:
     return "-" if p is None else f"{p:.3f}"
 
 
-def fmt_segment(row: dict[str, Any]) -> str:
-    s, e = row.get("suspicious_start_s"), row.get("suspicious_end_s")
-    return "-" if s is None or e is None else f"{s:.1f}-{e:.1f} s"
+def fmt_segments(row: dict[str, Any]) -> str:
+    """'3.2-6.1 s, 9.0-9.8 s (+2)', or '-' without fake segments."""
+    segs = row.get("fake_segments") or []
+    if not segs:
+        return "-"
+    shown = ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in segs[:SEGMENTS_SHOWN])
+    return shown + (f" (+{len(segs) - SEGMENTS_SHOWN})" if len(segs) > SEGMENTS_SHOWN else "")
+
+
+def assessment(row: dict[str, Any]) -> str:
+    """One plain-language line: what the verdict means and how far to trust it."""
+    verdict, conf, warns = row["verdict"], row.get("confidence"), row.get("warnings") or []
+    if verdict == "ERROR":
+        return f"could not analyse: {row.get('error', '')}"
+    if verdict == "INCONCLUSIVE":
+        return f"no verdict: {row.get('error', '')}"
+    lean = {"FAKE": "synthetic", "REAL": "genuine", "PARTIAL": "partly synthetic"}[verdict]
+    if conf == "low":
+        why = warns[0] if warns else "the score is close to the threshold"
+        return f"unsure, leans {lean}: {why}"
+    if verdict == "PARTIAL":
+        n = len(row.get("fake_segments") or [])
+        text = f"partly synthetic: {n} suspicious segment{'s' if n != 1 else ''} ({conf} confidence)"
+    else:
+        text = f"likely {lean} ({conf} confidence)"
+    return text + (f"; {warns[0]}" if warns else "")
 
 
 def fmt_duration(d: float | None) -> str:
@@ -33,33 +58,40 @@ def fmt_duration(d: float | None) -> str:
     return f"{d:.1f} s" if d < 600 else f"{int(d // 3600)}:{int(d % 3600 // 60):02d}:{int(d % 60):02d}"
 
 
-def verdict_cell(row: dict[str, Any]) -> str:
-    return row["verdict"] + (f" ({row['error']})" if row.get("error") else "")
-
-
 def scan_table(rows: Sequence[dict[str, Any]]) -> Table:
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
-    for name, justify in (("file", "left"), ("duration", "right"), ("verdict", "left"),
-                          ("P(fake)", "right"), ("suspicious", "right")):
+    for name, justify in (("file", "left"), ("duration", "right"), ("verdict", "left"), ("P(fake)", "right"),
+                          ("fake segments", "right"), ("assessment", "left")):
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for r in rows:
         table.add_row(
             escape(display_path(r["path"])), fmt_duration(r.get("duration_s")),
-            Text(verdict_cell(r), style=VERDICT_STYLE.get(r["verdict"], "")), fmt_p(r.get("p_fake")),
-            fmt_segment(r),
+            Text(r["verdict"], style=VERDICT_STYLE.get(r["verdict"], "")), fmt_p(r.get("p_fake")),
+            fmt_segments(r), escape(assessment(r)),
         )
     return table
 
 
 def plain_row(r: dict[str, Any]) -> str:
-    """verdict, P(fake), duration, suspicious segment, path (last, so spaces in names stay parseable)."""
-    reason = f"\t# {r['error']}" if r.get("error") else ""
-    return (f"{r['verdict']}\t{fmt_p(r.get('p_fake'))}\t{fmt_duration(r.get('duration_s'))}\t"
-            f"{fmt_segment(r)}\t{display_path(r['path'])}{reason}")
+    """verdict, P(fake), confidence, duration, fake segments, path, '# assessment' (tab-separated; the
+    path comes after the fixed fields so that spaces in names stay parseable)."""
+    return (f"{r['verdict']}\t{fmt_p(r.get('p_fake'))}\t{r.get('confidence') or '-'}\t"
+            f"{fmt_duration(r.get('duration_s'))}\t{fmt_segments(r)}\t{display_path(r['path'])}\t"
+            f"# {assessment(r)}")
+
+
+def limits_line(metrics: dict[str, Any]) -> str:
+    """The model's known limits, once per run (README, Limitations)."""
+    eer = metrics.get("eer")
+    figure = f"{eer:.0%} equal error rate on held-out generators" if isinstance(eer, float) else "an untested model"
+    return (f"note: {figure}; unseen generators are often missed and phone or compressed audio is less reliable. "
+            "A verdict is evidence, not proof (README: Limitations).")
 
 
 def summary_line(counts: dict[str, int], wall_s: float, audio_s: float, skipped: int) -> str:
-    parts = [f"{counts.get(v, 0)} {v.lower()}" for v in ("REAL", "FAKE", "INCONCLUSIVE", "ERROR")]
+    from .inference import VERDICTS
+
+    parts = [f"{counts.get(v, 0)} {v.lower()}" for v in VERDICTS]
     speed = f"{audio_s / wall_s:.0f}x real time" if wall_s > 0 else "-"
     extra = f", {skipped} non-audio skipped" if skipped else ""
     total = sum(counts.values())
@@ -85,17 +117,27 @@ def heat_row(values: Sequence[float], colour: bool, style_hue: str = "red") -> T
 
 def time_axis(duration_s: float, cols: int, label_width: int) -> str:
     """Tick labels in seconds under a heatmap of `cols` columns."""
-    line = [" "] * (cols + 8)
+    line = [" "] * cols  # labels stay inside the heat map's columns: the line is no wider than a row
     step = max(1, cols // 6)
     for c in range(0, cols, step):
         label = f"{c / cols * duration_s:.1f}s"
-        if c + len(label) <= cols + 8 and all(ch == " " for ch in line[c:c + len(label) + 1]):
+        if c + len(label) <= cols and all(ch == " " for ch in line[c:c + len(label) + 1]):
             line[c:c + len(label)] = label
     return " " * label_width + "".join(line).rstrip()
 
 
+def segment_mask(segments: Sequence[Sequence[float]], n: int, token_s: float) -> Any:
+    """(n,) bool: the tokens inside any of the [start_s, end_s] segments."""
+    import numpy as np
+
+    mask = np.zeros(n, dtype=bool)
+    for a, b in segments:
+        mask[int(round(a / token_s)):int(round(b / token_s))] = True
+    return mask
+
+
 def explanation_view(ex: Any, cols: int, heads: bool, colour: bool) -> Any:
-    """Verdict header, heatmap rows (layers or heads), energy, P(fake) timeline, time axis, top segments."""
+    """Verdict header, map rows (layers or heads), energy, P(fake) timeline, fake segments, time axis."""
     import numpy as np
     from rich.console import Group
 
@@ -109,14 +151,15 @@ def explanation_view(ex: Any, cols: int, heads: bool, colour: bool) -> Any:
     n = ex.attention.size
     cols = min(cols, n)
 
-    def row(label: str, values: Any) -> Text:
+    def row(label: str, values: Any, scale_to_max: bool = True) -> Text:
         vals = np.asarray(values, dtype=np.float64)
-        top = vals.max() if vals.size and vals.max() > 0 else 1.0
+        top = vals.max() if scale_to_max and vals.size and vals.max() > 0 else 1.0
         t = Text(f"{label:<{label_w}}")
         t.append_text(heat_row(list(vals / top), colour))
         return t
 
-    parts.append(Text(f"attention over time ({ex.mode}; darker = more attention)"))
+    more = "brighter = more" if colour else f"'{ASCII_RAMP[1]}' least .. '{ASCII_RAMP[-1]}' most"
+    parts.append(Text(f"{ex.map_name} ({ex.mode}; {more}): where the model looked"))
     parts.append(row(ex.mode, bin_to_width(ex.attention, cols)))
     if heads:
         for li, layer in enumerate(bin_to_width(ex.heads, cols)):
@@ -127,25 +170,32 @@ def explanation_view(ex: Any, cols: int, heads: bool, colour: bool) -> Any:
             parts.append(row(f"layer {li + 1}", layer))
     energy = bin_to_width(ex.energy_db, cols)
     parts.append(row("energy", np.clip((energy + 60) / 60, 0, 1)))
-    windows = ex.verdict.windows
-    if len(windows) > 1:
-        grid = np.zeros(n)
-        for w in windows:
-            a, b = int(w.start_s / ex.token_seconds), int(np.ceil(w.end_s / ex.token_seconds))
-            grid[a:b] = np.maximum(grid[a:b], w.p_fake)
-        t = Text(f"{'P(fake)':<{label_w}}")
-        t.append_text(heat_row(list(bin_to_width(grid, cols, "max")), colour))
-        parts.append(t)
+    tl = ex.verdict.timeline
+    if tl is not None and len(tl.p_fake):
+        p = np.where(tl.speech, tl.p_fake, 0.0)[:n]
+        parts.append(Text(f"P(fake) per 40 ms token (0 .. 1; speech only) and the fake segments ('#'):"))
+        parts.append(row("P(fake)", bin_to_width(p, cols, "max"), scale_to_max=False))
+        marks = bin_to_width(segment_mask(v["fake_segments"], n, ex.token_seconds).astype(float), cols, "max")
+        parts.append(Text(f"{'fake':<{label_w}}" + "".join("#" if m > 0 else "." for m in marks)))
     parts.append(Text(time_axis(ex.verdict.duration_s or 0.0, cols, label_w)))
+    if v["fake_segments"]:
+        parts.append(Text(f"fake segments (smoothed P(fake) >= {v['threshold']:.2f} on speech):"))
+        for a, b in v["fake_segments"]:
+            inside = tl.p_fake[int(round(a / tl.token_s)):int(round(b / tl.token_s))] if tl is not None else []
+            mean = f"   mean P(fake) {float(np.mean(inside)):.2f}" if len(inside) else ""
+            parts.append(Text(f"  {a:7.2f}-{b:7.2f} s{mean}"))
+    elif tl is not None:
+        parts.append(Text("fake segments: none"))
     if ex.segments:
-        parts.append(Text("most-attended segments:"))
+        parts.append(Text("largest occlusion drops:" if ex.map_name == "occlusion" else "most-attended segments:"))
         for s in ex.segments:
-            parts.append(Text(f"  {s.start_s:7.2f}-{s.end_s:7.2f} s   {s.attention:6.1%} of attention"))
+            parts.append(Text(f"  {s.start_s:7.2f}-{s.end_s:7.2f} s   {s.attention:6.1%} of {ex.map_name}"))
     return Group(*parts)
 
 
-def explanation_png(ex: Any, path: Any) -> None:
-    """A report picture: attention rows, energy and P(fake) over time."""
+def explanation_png(ex: Any, path: Any, model_sha256: str = "") -> None:
+    """A report picture: map rows with a colour bar, energy, and the P(fake) timeline with the
+    threshold line; fake segments shaded on every panel; the model's name and hash in the footer."""
     try:
         import matplotlib
 
@@ -159,21 +209,38 @@ def explanation_png(ex: Any, path: Any) -> None:
     if n == 0:
         raise ValueError(f"nothing to draw: {ex.verdict.verdict} ({ex.verdict.error})")
     dur = n * ex.token_seconds
-    fig, axes = plt.subplots(3, 1, figsize=(10, 5), sharex=True, gridspec_kw={"height_ratios": [3, 1, 1]})
+    fig, axes = plt.subplots(3, 1, figsize=(10, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1, 1.4]},
+                             layout="constrained")
     rows = np.vstack([ex.attention / max(ex.attention.max(), 1e-12),
                       ex.layers / np.maximum(ex.layers.max(1, keepdims=True), 1e-12)])
-    axes[0].imshow(rows, aspect="auto", cmap="magma", extent=(0, dur, rows.shape[0], 0), interpolation="nearest")
+    image = axes[0].imshow(rows, aspect="auto", cmap="magma", extent=(0, dur, rows.shape[0], 0),
+                           interpolation="nearest", vmin=0, vmax=1)
     axes[0].set_yticks(np.arange(rows.shape[0]) + 0.5, [ex.mode] + [f"layer {i + 1}" for i in range(len(ex.layers))])
+    # One colour bar beside all three panels, so their time axes stay aligned.
+    fig.colorbar(image, ax=axes.tolist(), label=f"{ex.map_name} (row max = 1)", pad=0.01, fraction=0.03)
     v = ex.verdict
-    axes[0].set_title(f"{v.path}: {v.verdict}" + (f" (P(fake) {v.p_fake:.2f})" if v.p_fake is not None else ""))
+    axes[0].set_title(f"{v.path}: {v.verdict}" + (f" (P(fake) {v.p_fake:.2f}, {v.confidence} confidence)"
+                                                   if v.p_fake is not None else ""))
     t = np.arange(n) * ex.token_seconds
     axes[1].plot(t, ex.energy_db, lw=0.8)
     axes[1].set_ylabel("dB")
-    for w in v.windows:
-        axes[2].hlines(w.p_fake, w.start_s, w.end_s, color="crimson")
+    tl = v.timeline
+    if tl is not None and len(tl.p_fake):
+        p = np.where(tl.speech, tl.p_fake, np.nan)[:n]
+        axes[2].step(t[: len(p)], p, where="post", color="crimson", lw=0.9, label="P(fake) per 40 ms token")
+    else:
+        for w in v.windows:
+            axes[2].hlines(w.p_fake, w.start_s, w.end_s, color="crimson")
+    axes[2].axhline(v.threshold, color="black", ls="--", lw=0.8, label=f"threshold {v.threshold:.2f}")
     axes[2].set_ylim(0, 1)
     axes[2].set_ylabel("P(fake)")
     axes[2].set_xlabel("seconds")
-    fig.tight_layout()
+    axes[2].legend(loc="upper right", fontsize=7)
+    for a, b in v.fake_segments:
+        axes[0].axvspan(a, b, ymin=0.96, ymax=1.0, color="orange", lw=0, zorder=3)  # a band above the heat map
+        for ax in axes[1:]:
+            ax.axvspan(a, b, color="orange", alpha=0.25, lw=0)
+    fig.text(0.01, 0.005, f"model {v.model}" + (f" sha256 {model_sha256[:16]}" if model_sha256 else "")
+             + "; shaded: fake segments", fontsize=7)
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -84,6 +84,30 @@ def replace(host: np.ndarray, host_fake: np.ndarray, piece: np.ndarray, piece_is
     return Spliced(np.clip(out, -1.0, 1.0), fake)
 
 
+def join(x: np.ndarray, y: np.ndarray, fade: int) -> np.ndarray:
+    """x then y, overlapping by `fade` samples with a linear crossfade (0: a plain cut)."""
+    fade = min(fade, len(x), len(y))
+    if fade == 0:
+        return np.concatenate([x, y]).astype(np.float32)
+    r = (np.arange(fade, dtype=np.float32) + 0.5) / fade
+    return np.concatenate([x[:-fade], x[-fade:] * (1 - r) + y[:fade] * r, y[fade:]]).astype(np.float32)
+
+
+def insert(host: np.ndarray, piece: np.ndarray, piece_is_fake: bool, at: int, fade_s: float) -> Spliced:
+    """Insert `piece` into a real `host` at sample `at` (the host goes on after it), level-matched
+    to the host around `at` and cross-faded at both seams.  The result is len(host) + len(piece)
+    samples minus the two overlaps."""
+    if not 0 <= at <= len(host):
+        raise ValueError(f"insert position {at} is outside a host of {len(host)} samples")
+    piece = match_level(piece, host[max(0, at - SAMPLE_RATE): at + SAMPLE_RATE])
+    fade = int(round(fade_s * SAMPLE_RATE))
+    zeros = np.zeros(len(host), np.float32)
+    lab = np.full(len(piece), float(piece_is_fake), np.float32)
+    samples = join(join(host[:at], piece, fade), host[at:], fade)
+    fake = join(join(zeros[:at], lab, fade), zeros[at:], fade)
+    return Spliced(np.clip(samples, -1.0, 1.0), fake)
+
+
 def token_labels(fake: np.ndarray, token_samples: int) -> np.ndarray:
     """Per-token fake share (mean of the per-sample labels), shape (len(fake) // token_samples,)."""
     n = len(fake) // token_samples

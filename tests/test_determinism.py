@@ -24,7 +24,7 @@ def files(tmp_path):
     sf.write(d / "a_long.wav", speechlike(11.0, seed=1), 16_000)  # 5 overlapping windows
     sf.write(d / "b_44k.flac", speechlike(5.0, 44_100, seed=2), 44_100)
     sf.write(d / "c_stereo.wav", np.stack([speechlike(3.0, seed=3), tone(3.0)], axis=1), 16_000, subtype="FLOAT")
-    sf.write(d / "d_short.wav", speechlike(0.8, 8_000, seed=4), 8_000)
+    sf.write(d / "d_short.wav", speechlike(1.6, 8_000, seed=4), 8_000)  # one repeat-padded window
     sf.write(d / "e_silent.wav", np.zeros(16_000, dtype=np.float32), 16_000)
     return d
 
@@ -57,7 +57,8 @@ def test_two_runs_are_bit_identical(files, tiny_model_file, tmp_path):
     assert len(first) == 5
     assert sum(r["score"] is not None for r in first.values()) == 4  # the silent clip has no score
     for path in first:
-        for key in ("verdict", "score", "p_fake", "suspicious_start_s", "suspicious_end_s", "windows"):
+        for key in ("verdict", "score", "p_fake", "suspicious_start_s", "suspicious_end_s", "fake_fraction",
+                    "fake_segments", "windows"):
             assert first[path][key] == second[path][key], (path, key)  # exact float equality
 
 

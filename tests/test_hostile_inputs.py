@@ -27,7 +27,7 @@ from fakecheck.output import CSV_COLUMNS
 
 REQUIRED_KEYS = {"path", "verdict", "p_fake", "score", "threshold", "duration_s", "sample_rate", "channels",
                  "suspicious_start_s", "suspicious_end_s", "model", "error", "windows"}
-SCORED = {"REAL", "FAKE"}
+SCORED = {"REAL", "FAKE", "PARTIAL"}
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 FORMULA_NAMES = ["=eq.wav", "+plus.wav", "-minus.wav", "@at.wav"]
 ODD_NAMES = ["com,ma.wav", 'dq"uote.wav', "new\nline.wav", "tab\there.wav", "日本語 ünï.wav", *FORMULA_NAMES]
@@ -43,9 +43,9 @@ def make_hostile_folder(d: Path) -> dict[str, tuple[set[str], str]]:
     (d / "corrupt.wav").write_bytes(rng.bytes(4096))
     expect["corrupt.wav"] = ({"ERROR"}, "not decodable")
 
-    sf.write(d / "whole.wav", speechlike(2.0, seed=1), 16_000)
+    sf.write(d / "whole.wav", speechlike(4.5, seed=1), 16_000)
     body = (d / "whole.wav").read_bytes()
-    (d / "truncated.wav").write_bytes(body[: 44 + (len(body) - 44) // 3])  # header promises 2 s, 0.67 s left
+    (d / "truncated.wav").write_bytes(body[: 44 + (len(body) - 44) // 3])  # header promises 4.5 s, 1.5 s left
     expect["whole.wav"] = (SCORED, "")
     expect["truncated.wav"] = (SCORED, "")  # libsndfile decodes what is there; checked further below
 
@@ -149,7 +149,7 @@ def check_outputs(expect: dict[str, tuple[set[str], str]], stdout: str, stderr: 
             assert 0.0 <= r["p_fake"] <= 1.0 and r["error"] == ""
     assert rows["rate_192k.wav"]["sample_rate"] == 192_000 and abs(rows["rate_192k.wav"]["duration_s"] - 1) < 0.01
     assert rows["eight_channels.wav"]["channels"] == 8
-    assert 0.5 < rows["truncated.wav"]["duration_s"] < 1.0  # what survived, not what the header promised
+    assert 1.3 < rows["truncated.wav"]["duration_s"] < 1.7  # what survived, not what the header promised
     assert rows["one_sample.wav"]["duration_s"] < 0.001
     assert rows["silent.wav"]["duration_s"] == 2.0
     return rows
@@ -288,11 +288,9 @@ def test_train_skips_a_corrupt_file(tmp_path):
 
 # -- a 3-hour file --------------------------------------------------------------------------------
 def write_long_flac(path: Path, seconds: int, rate: int = 8_000) -> None:
-    """Low-level noise plus a tone, written in 10-minute blocks (a few seconds for 3 hours)."""
-    block = rate * 600
-    t = np.arange(block) / rate
-    x = (0.1 * np.sin(2 * np.pi * 220 * t) + 0.002 * np.random.default_rng(0).standard_normal(block))
-    x = x.astype(np.float32)
+    """Speech (it must get a verdict, not INCONCLUSIVE), written in 1-minute blocks."""
+    block = rate * 60
+    x = speechlike(60.0, rate)
     with sf.SoundFile(path, "w", rate, 1, format="FLAC", subtype="PCM_16") as f:
         left = seconds * rate
         while left > 0:

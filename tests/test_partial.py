@@ -141,3 +141,21 @@ def test_median_smoothing_keeps_edges_of_long_runs():
     assert np.array_equal(sm, x)
     spike = timeline(50, [(20, 21)])
     assert segments.median_smooth(spike, 5).max() == pytest.approx(0.1)
+
+
+def test_insert_keeps_the_host_around_the_piece_and_labels_it():
+    host, piece = tone(6.0, freq=200.0), tone(2.0, freq=1000.0)
+    out = splice.insert(host, piece, True, at=48_000, fade_s=0.0)
+    assert len(out.samples) == len(host) + len(piece)
+    assert np.array_equal(out.samples[:48_000], host[:48_000])
+    assert np.array_equal(out.samples[48_000 + len(piece):], host[48_000:])
+    assert out.fake.sum() == len(piece) and np.all(out.fake[48_000:48_000 + len(piece)] == 1)
+
+
+def test_insert_with_crossfades_overlaps_the_seams():
+    host, piece = tone(6.0), tone(2.0, freq=1000.0)
+    fade = int(0.02 * SAMPLE_RATE)
+    out = splice.insert(host, piece, True, at=48_000, fade_s=0.02)
+    assert len(out.samples) == len(host) + len(piece) - 2 * fade
+    assert out.fake.sum() == pytest.approx(len(piece) - fade, rel=1e-3)
+    assert out.fake[:48_000 - fade].max() == 0.0

@@ -157,7 +157,7 @@ def test_plain_rows_when_piped(clips, tiny_model_file):
         else:
             assert line.endswith(path)  # spaces inside the name intact
             verdict, p, *_ = line[: -len(path)].split()
-            assert verdict in ("REAL", "FAKE") and 0.0 <= float(p) <= 1.0
+            assert verdict in ("REAL", "FAKE", "PARTIAL") and 0.0 <= float(p) <= 1.0
     assert "4 files:" in result.stderr  # the summary goes to stderr, never into the piped rows
 
 
@@ -168,7 +168,7 @@ def test_plain_rows_are_tab_separated(clips, tiny_model_file):
     expected = [str(clips / "bad.wav")] + [str(clips / f"clip {i}.wav") for i in range(3)]
     for line, path in zip(lines, expected, strict=True):
         fields = line.split("\t")
-        assert fields[0] in ("REAL", "FAKE", "ERROR", "INCONCLUSIVE")
+        assert fields[0] in ("REAL", "FAKE", "PARTIAL", "ERROR", "INCONCLUSIVE")
         if fields[0] == "ERROR":
             assert fields[1:4] == ["-", "-", "-"] and fields[4] == path and fields[5].startswith("# ")
         else:

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Splice benchmark: does the P(fake) timeline find a fake inserted into real speech?  (issue 13)
+
+    python benchmarks/partial_fakes.py [DATA_ROOT] [--model M] [--trials 100] [--json out.json]
+
+All material comes from the validation sources kept for this benchmark
+(benchmarks/experiments/cache_splices.py BENCHMARK_SOURCES): held-out generators and held-out
+speakers, never training data, and never the splices the token scores were calibrated on.
+
+    host     14 s of real speech: validation clips of one speaker of one source, joined in
+             manifest order (trimmed of silence, 0.2 s pauses between them)
+    trial    3 s cut from a held-out fake, level-matched and inserted at a random place,
+             with a crossfade of 0, 5, 20 or 50 ms; scored through the product path
+             (a temporary WAV through Detector.analyse_file)
+    control  untouched real recordings of 15 s, joined the same way
+    long     10 min of real speech (hosts joined) with three 3 s fakes at 2, 5 and 8 min
+
+Reported, each beside its chance level where one exists:
+    peak hit         the timeline's highest speech token lies inside the splice
+    top-decile mass  share of the P(fake) mass of the top 10% tokens inside the splice
+    segment IoU      of the reported fake segments with the splice (0 when none)
+    false segments   share of untouched real recordings with any fake segment
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks" / "experiments"))
+
+from cache_splices import BENCHMARK_SOURCES  # noqa: E402
+
+from fakecheck import audio, splice  # noqa: E402
+from fakecheck.inference import Detector, Verdict  # noqa: E402
+
+SR = audio.SAMPLE_RATE
+HOST_S, CONTROL_S, PIECE_S = 14.0, 15.0, 3.0
+PAUSE = np.zeros(int(0.2 * SR), np.float32)
+
+
+def load_rows(manifest: Path) -> list[dict[str, str]]:
+    rows = list(csv.DictReader(open(manifest, newline="", encoding="utf-8")))
+    return [r for r in rows if r["split"] == "validation" and r["source"] in BENCHMARK_SOURCES]
+
+
+def hosts(rows: list[dict[str, str]], data: Path, seconds: float) -> list[np.ndarray]:
+    """Real recordings of at least `seconds`, one speaker of one source each, clips joined in order."""
+    by_speaker: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for r in rows:
+        if r["label"] == "bonafide":
+            by_speaker.setdefault((r["source"], r["speaker"]), []).append(r)
+    out = []
+    for key in sorted(by_speaker):
+        parts: list[np.ndarray] = []
+        n = 0
+        for r in by_speaker[key]:
+            x = audio.trim_silence(audio.load(data / r["path"]))
+            parts += [x, PAUSE]
+            n += len(x) + len(PAUSE)
+            if n >= seconds * SR:
+                out.append(np.concatenate(parts)[: int(seconds * SR)])
+                parts, n = [], 0
+    return out
+
+
+def pieces(rows: list[dict[str, str]], data: Path) -> list[tuple[str, np.ndarray]]:
+    """(system, 3 s of fake speech) from every held-out fake of at least 3 s after trimming."""
+    out = []
+    for r in rows:
+        if r["label"] == "spoof":
+            x = audio.trim_silence(audio.load(data / r["path"]))
+            if len(x) >= PIECE_S * SR:
+                mid = (len(x) - int(PIECE_S * SR)) // 2
+                out.append((r["system"], x[mid:mid + int(PIECE_S * SR)]))
+    return out
+
+
+def scan(det: Detector, x: np.ndarray, tmp: Path) -> Verdict:
+    path = tmp / "trial.wav"
+    sf.write(path, x, SR, subtype="FLOAT")
+    return det.analyse_file(path)
+
+
+def truth_cells(fake: np.ndarray, token_s: float, n: int) -> np.ndarray:
+    cells = splice.token_labels(fake, int(round(token_s * SR)))
+    out = np.zeros(n, bool)
+    out[: min(n, len(cells))] = cells[:n] >= 0.5
+    return out
+
+
+def segment_cells(v: Verdict, token_s: float, n: int) -> np.ndarray:
+    out = np.zeros(n, bool)
+    for a, b in v.fake_segments:
+        out[int(round(a / token_s)):int(round(b / token_s))] = True
+    return out
+
+
+def trial_figures(v: Verdict, fake: np.ndarray) -> dict[str, float]:
+    tl = v.timeline
+    assert tl is not None
+    n = len(tl.p_fake)
+    truth = truth_cells(fake, tl.token_s, n)
+    p = np.where(tl.speech, tl.p_fake, 0.0)
+    top = np.argsort(-p, kind="stable")[: max(1, n // 10)]
+    pred = segment_cells(v, tl.token_s, n)
+    union = (pred | truth).sum()
+    return {"peak_hit": float(truth[int(np.argmax(p))]),
+            "top_decile_mass": float(p[top][truth[top]].sum() / max(p[top].sum(), 1e-12)),
+            "iou": float((pred & truth).sum() / union) if union else 0.0,
+            "chance": float(truth.mean()), "verdict_flagged": float(v.verdict in ("FAKE", "PARTIAL"))}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("data", type=Path, nargs="?", default=Path("/work/data"))
+    ap.add_argument("--model", type=Path, default=None)
+    ap.add_argument("--trials", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", type=Path)
+    a = ap.parse_args()
+    det = Detector.load(a.model)
+    rows = load_rows(ROOT / "data" / "training-manifest.csv")
+    t0 = time.time()
+    host_list = hosts(rows, a.data, HOST_S)
+    control_list = hosts(rows, a.data, CONTROL_S)
+    piece_list = pieces(rows, a.data)
+    rng = np.random.default_rng(a.seed)
+    figures: list[dict[str, float]] = []
+    controls: list[bool] = []
+    result: dict[str, object] = {"model": det.model_name, "hosts": len(host_list), "pieces": len(piece_list),
+                                 "piece_systems": len({s for s, _ in piece_list})}
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(a.trials):
+            host = host_list[int(rng.integers(len(host_list)))]
+            _, piece = piece_list[int(rng.integers(len(piece_list)))]
+            at = int(rng.integers(int(1.0 * SR), len(host) - int(1.0 * SR)))
+            sp = splice.insert(host, piece, True, at, float(rng.choice(splice.CROSSFADES_S)))
+            figures.append(trial_figures(scan(det, sp.samples, Path(tmp)), sp.fake))
+        for host in control_list:
+            controls.append(bool(scan(det, host, Path(tmp)).fake_segments))
+        result.update({k: float(np.mean([f[k] for f in figures])) for k in figures[0]})
+        result["false_segment_rate"] = float(np.mean(controls))
+        result["controls"] = len(controls)
+        # Ten minutes of real speech (many speakers, as in a programme) with three 3 s fakes.
+        long = np.concatenate(control_list)
+        while len(long) < 600 * SR:
+            long = np.concatenate([long, long])
+        long = long[: 600 * SR]
+        fakes = [piece_list[int(k)][1] for k in rng.choice(len(piece_list), 3, replace=False)]
+        x = long
+        for t, piece in zip((480, 300, 120), fakes, strict=True):  # from the end, so earlier offsets stay put
+            x = splice.insert(x, piece, True, t * SR, 0.0).samples  # hard cuts: each adds exactly 3 s
+        v = scan(det, x, Path(tmp))
+        inserts = [(t, t + PIECE_S) for t in (120, 300 + PIECE_S, 480 + 2 * PIECE_S)]
+        found = [any(a < e and b > s for a, b in v.fake_segments) for s, e in inserts]
+        other = [seg for seg in v.fake_segments if not any(seg[0] < e and seg[1] > s for s, e in inserts)]
+        result["long"] = {"verdict": v.verdict, "found": int(sum(found)), "other_segments": len(other),
+                          "segments": [list(s) for s in v.fake_segments]}
+    result["seconds"] = round(time.time() - t0, 1)
+    print(f"{a.trials} splices of 3 s held-out fakes into {len(host_list)} real 14 s hosts "
+          f"({result['piece_systems']} systems), model {det.model_name}")
+    print(f"  peak hit          {result['peak_hit']:.1%}   (chance {result['chance']:.1%})")
+    print(f"  top-decile mass   {result['top_decile_mass']:.1%}   (chance {result['chance']:.1%})")
+    print(f"  segment IoU       {result['iou']:.3f}")
+    print(f"  flagged FAKE/PARTIAL {result['verdict_flagged']:.1%}")
+    print(f"  false segments    {result['false_segment_rate']:.1%} of {len(controls)} untouched real recordings "
+          f"of {CONTROL_S:.0f} s")
+    print(f"  10 min + 3 fakes  {result['long']['found']}/3 found, {result['long']['other_segments']} other segments "
+          f"(verdict {result['long']['verdict']})")
+    if a.json:
+        a.json.write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

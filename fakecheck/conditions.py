@@ -1,0 +1,129 @@
+"""Conditions measured on the input that make a verdict less trustworthy, as short warnings.
+
+Each warning comes from one measurement, accumulated over the scored windows of a file
+(`ConditionStats.add`) and read once at the end (`warnings`):
+
+    band-limited       the highest frequency within BAND_DROP_DB of the speech band's level is
+                       below BAND_LIMIT_HZ (phone audio: about 3.9 kHz), or the file's own rate
+                       is below 16 kHz
+    heavily compressed a lossy file (MP3, Opus, Vorbis, AAC...) below COMPRESSED_KBPS on average
+    clipped            at least CLIPPED_SHARE of the samples sit at full scale
+    short speech       less than SHORT_SPEECH_S of detected speech
+    mostly non-speech  speech in less than half of the sound (music, noise, tones under speech)
+    noisy              the speech is less than NOISY_SNR_DB above the pauses: below the 10-40 dB
+                       SNR range the model's noise augmentation covered (fakecheck.augment)
+
+The thresholds were set on the committed example clips and their re-encoded copies
+(tests/test_conditions.py holds the checks); they describe the audio, not the model's score.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .audio import SAMPLE_RATE, SILENCE_DBFS
+
+FRAME = 512  # samples per spectrum frame (32 ms)
+BAND_DROP_DB = 50.0  # "energy" at a frequency: within this many dB of the 150-3000 Hz level
+BAND_LIMIT_HZ = 6_000.0  # full-band 16 kHz speech reaches 7-8 kHz; an 8 kHz round trip stops at 3.9 kHz
+COMPRESSED_KBPS = 48.0  # average bitrate below which lossy speech counts as heavily compressed
+CLIPPED_LEVEL = 0.999
+CLIPPED_SHARE = 0.001
+SHORT_SPEECH_S = 3.0
+MIN_SPEECH_SHARE = 0.5
+NOISY_SNR_DB = 10.0
+LOSSY_SUBTYPES = frozenset({"MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III", "OPUS", "VORBIS", "GSM610",
+                            "G721_32", "G723_24", "G723_40", "ULAW", "ALAW", "VOX_ADPCM", "IMA_ADPCM", "MS_ADPCM"})
+
+
+@dataclass
+class ConditionStats:
+    """Running sums over the windows of one file."""
+
+    power: np.ndarray = field(default_factory=lambda: np.zeros(FRAME // 2 + 1))
+    frames: int = 0
+    samples: int = 0
+    clipped: int = 0
+    speech_energy: float = 0.0
+    speech_tokens: int = 0
+    pause_energy: float = 0.0
+    pause_tokens: int = 0
+    sound_tokens: int = 0
+
+    def add(self, x: np.ndarray, token_speech: np.ndarray, token_samples: int) -> None:
+        """Add one window's real samples `x` (16 kHz) and its per-token speech flags."""
+        self.samples += len(x)
+        self.clipped += int(np.count_nonzero(np.abs(x) >= CLIPPED_LEVEL))
+        n = len(x) // FRAME
+        if n:
+            fr = x[: n * FRAME].reshape(n, FRAME).astype(np.float64)
+            loud = 10 * np.log10(np.mean(fr**2, axis=1) + 1e-20) > SILENCE_DBFS
+            if loud.any():
+                spec = np.abs(np.fft.rfft(fr[loud] * np.hanning(FRAME), axis=1)) ** 2
+                self.power += spec.sum(axis=0)
+                self.frames += int(loud.sum())
+        k = min(len(token_speech), len(x) // token_samples)
+        if k:
+            tok = x[: k * token_samples].reshape(k, token_samples).astype(np.float64)
+            energy = np.mean(tok**2, axis=1)
+            sp = token_speech[:k]
+            self.speech_energy += float(energy[sp].sum())
+            self.speech_tokens += int(sp.sum())
+            self.pause_energy += float(energy[~sp].sum())
+            self.pause_tokens += int((~sp).sum())
+            self.sound_tokens += int(np.count_nonzero(10 * np.log10(energy + 1e-20) > SILENCE_DBFS))
+
+
+def bandwidth_hz(power: np.ndarray) -> float:
+    """Highest frequency whose mean power is within BAND_DROP_DB of the 150-3000 Hz level."""
+    db = 10 * np.log10(power + 1e-20)
+    hz = np.arange(len(power)) * SAMPLE_RATE / FRAME
+    ref = float(np.percentile(db[(hz >= 150) & (hz <= 3000)], 90))
+    above = np.nonzero(db > ref - BAND_DROP_DB)[0]
+    return float(hz[above.max()]) if len(above) else 0.0
+
+
+def lossy_kbps(path: str | os.PathLike[str] | None, decoder: str, duration_s: float) -> float | None:
+    """Average bitrate of a lossy file in kbit/s; None for lossless files, memory input or unknown."""
+    if path is None or duration_s <= 0:
+        return None
+    try:
+        size = os.path.getsize(path)
+        if decoder == "ffmpeg":  # MP4/M4A, WebM, ADTS: AAC or Opus in practice
+            lossy = True
+        else:
+            import soundfile as sf
+
+            lossy = sf.info(str(path)).subtype in LOSSY_SUBTYPES
+    except (OSError, RuntimeError):
+        return None
+    return size * 8 / duration_s / 1000 if lossy else None
+
+
+def warnings(stats: ConditionStats, source_rate: int | None, kbps: float | None, speech_s: float) -> list[str]:
+    """Short, plain warnings for the conditions in the module docstring, most serious first."""
+    out = []
+    if source_rate is not None and source_rate < SAMPLE_RATE:
+        out.append(f"band-limited: recorded at {source_rate / 1000:g} kHz (no energy above "
+                   f"{source_rate / 2000:g} kHz)")
+    elif stats.frames:
+        bw = bandwidth_hz(stats.power / stats.frames)
+        if bw < BAND_LIMIT_HZ:
+            out.append(f"band-limited: no energy above {bw / 1000:.1f} kHz (phone or low-rate audio)")
+    if kbps is not None and kbps < COMPRESSED_KBPS:
+        out.append(f"heavily compressed: about {kbps:.0f} kbit/s")
+    if stats.samples and stats.clipped / stats.samples >= CLIPPED_SHARE:
+        out.append(f"clipped: {stats.clipped / stats.samples:.1%} of samples at full scale")
+    if stats.sound_tokens and stats.speech_tokens / stats.sound_tokens < MIN_SPEECH_SHARE:
+        out.append(f"mostly non-speech: speech in {stats.speech_tokens / stats.sound_tokens:.0%} of the sound")
+    if stats.speech_tokens and stats.pause_tokens:
+        snr = 10 * np.log10((stats.speech_energy / stats.speech_tokens + 1e-20)
+                            / (stats.pause_energy / stats.pause_tokens + 1e-20))
+        if snr < NOISY_SNR_DB:
+            out.append(f"noisy: speech only {snr:.0f} dB above the background")
+    if speech_s < SHORT_SPEECH_S:
+        out.append(f"short: {speech_s:.1f} s of speech")
+    return out
