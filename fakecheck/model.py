@@ -6,9 +6,7 @@
     -> linear embedding + sinusoidal positions   (B, N, d_model)
     -> n_layers x Block: x + Attention(LN(x)); x + FeedForward(LN(x))
     -> final LayerNorm -> attention pooling over time -> Linear -> score (B,)
-    per token: Linear([final token ; LayerNorm(its embedding)]) -> token_scores (B, N)   (token_head)
-    (the embedding before attention keeps each token's own evidence: attention alone spreads it
-    over the window, so that tokens of one window scored alike)
+                       + per token: Linear -> token_scores (B, N)   (token_head)
 
 The score is a logit: higher means more likely spoof (see LABEL_CONVENTION).
 Attention has a fast path (F.scaled_dot_product_attention) and an explicit path
@@ -153,9 +151,7 @@ class SpoofTransformer(nn.Module):
         self.norm = nn.LayerNorm(cfg.d_model)
         self.pool = nn.Linear(cfg.d_model, 1)  # one relevance score per token
         self.head = nn.Linear(cfg.d_model, 1)  # pooled vector -> spoof logit
-        # Each token -> spoof logit, from its contextual vector and its own embedding side by side.
-        self.token_norm = nn.LayerNorm(cfg.d_model) if cfg.token_head else None
-        self.token_head = nn.Linear(2 * cfg.d_model, 1) if cfg.token_head else None
+        self.token_head = nn.Linear(cfg.d_model, 1) if cfg.token_head else None  # each token -> spoof logit
         self.apply(self._init_weights)
 
     @staticmethod
@@ -188,8 +184,8 @@ class SpoofTransformer(nn.Module):
         return self.mix_stages(features[:, : n * self.cfg.frames_per_token]).reshape(B, n, -1)
 
     def forward(self, features: torch.Tensor, return_attention: bool = False) -> Output:
-        embedded = self.embed(self.tokens(features))  # (B, N, d_model)
-        x = self.embed_dropout(embedded + self.positions[: embedded.shape[1]])
+        x = self.embed(self.tokens(features))  # (B, N, d_model)
+        x = self.embed_dropout(x + self.positions[: x.shape[1]])
         maps = []
         for block in self.blocks:
             x, w = block(x, return_attention)
@@ -199,7 +195,5 @@ class SpoofTransformer(nn.Module):
         pool_weights = self.pool(x).squeeze(-1).softmax(dim=-1)  # (B, N)
         pooled = torch.einsum("bn,bnd->bd", pool_weights, x)
         score = self.head(pooled).squeeze(-1)
-        token_scores = None
-        if self.token_head is not None and self.token_norm is not None:
-            token_scores = self.token_head(torch.cat([x, self.token_norm(embedded)], dim=-1)).squeeze(-1)
+        token_scores = self.token_head(x).squeeze(-1) if self.token_head is not None else None
         return Output(score, pool_weights, token_scores, maps if return_attention else None)

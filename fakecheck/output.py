@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 CSV_COLUMNS = (
-    "path", "verdict", "p_fake", "score", "threshold", "fake_fraction", "fake_segments", "duration_s",
-    "sample_rate", "channels", "suspicious_start_s", "suspicious_end_s", "model", "error",
+    "path", "verdict", "p_fake", "confidence", "score", "threshold", "fake_fraction", "fake_segments", "warnings",
+    "duration_s", "sample_rate", "channels", "suspicious_start_s", "suspicious_end_s", "model", "error",
 )
 # List-valued columns, written as compact JSON text in CSV cells: [[1.2,3.4],[7.0,8.5]].
 LIST_COLUMNS = frozenset({"fake_segments"})
-TEXT_COLUMNS = frozenset({"path", "verdict", "model", "error"})
+TEXT_COLUMNS = frozenset({"path", "verdict", "confidence", "warnings", "model", "error"})
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -43,10 +43,14 @@ def safe_cell(value: Any) -> str:
 def csv_line(row: dict[str, Any]) -> str:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerow(
-        [safe_cell(row.get(c)) if c in TEXT_COLUMNS else safe_cell(_list(row.get(c))) if c in LIST_COLUMNS
+        [safe_cell(_text(row.get(c))) if c in TEXT_COLUMNS else safe_cell(_list(row.get(c))) if c in LIST_COLUMNS
          else safe_cell(_num(row.get(c))) for c in CSV_COLUMNS]
     )
     return buf.getvalue()
+
+
+def _text(v: Any) -> Any:
+    return "; ".join(map(str, v)) if isinstance(v, list | tuple) else v
 
 
 def _list(v: Any) -> str:

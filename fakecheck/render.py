@@ -159,7 +159,7 @@ def explanation_view(ex: Any, cols: int, heads: bool, colour: bool) -> Any:
         return t
 
     more = "brighter = more" if colour else f"'{ASCII_RAMP[1]}' least .. '{ASCII_RAMP[-1]}' most"
-    parts.append(Text(f"{ex.map_name} ({ex.mode}; {more}): where the model looked"))
+    parts.append(Text(f"where the model looked: {ex.map_name} ({ex.mode}; {more})"))
     parts.append(row(ex.mode, bin_to_width(ex.attention, cols)))
     if heads:
         for li, layer in enumerate(bin_to_width(ex.heads, cols)):

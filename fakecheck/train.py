@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import audio, calibration, metrics
+from . import audio, calibration, metrics, splice
 from .augment import AugmentConfig, augment, random_crop
 from .checkpoint import Checkpoint, ModelLoadError, atomic_save, read_data, remove_stale_temps
 from .checkpoint import save as save_checkpoint
@@ -45,6 +45,8 @@ class TrainConfig:
     seed: int = 0
     clips_per_epoch: int = 0  # 0 = as many draws as training clips
     num_workers: int = 1  # augmentation processes beside the training loop
+    splice_prob: float = 0.3  # share of windows made into synthetic splices for the token head (fakecheck.splice)
+    token_weight: float = 1.0  # weight of the per-token loss beside the clip loss
     val_fraction: float = 0.2  # of rows held out by source when no --val is given
     augment: AugmentConfig | None = field(default_factory=AugmentConfig)  # None: no augmentation
 
@@ -185,21 +187,47 @@ def load_clips(rows: Sequence[Row], hook: Hook | None = None) -> tuple[list[np.n
 
 
 class CropDataset(torch.utils.data.Dataset):
-    """Item (clip index, seed) -> (augmented random window, label)."""
+    """Item (clip index, seed) -> (augmented random window, clip label, per-token labels).
 
-    def __init__(self, clips: list[np.ndarray], labels: np.ndarray, aug: AugmentConfig | None):
+    With probability `splice_prob` the window is a synthetic splice (fakecheck.splice): a piece of
+    another clip of the kind drawn by splice.draw_kind replaces part of it, and the token labels
+    follow the piece.  Otherwise every token carries the clip's label.
+    """
+
+    def __init__(self, clips: list[np.ndarray], labels: np.ndarray, aug: AugmentConfig | None,
+                 splice_prob: float = 0.0, token_samples: int = DEFAULT_FEATURES.hop_samples):
         self.clips, self.labels, self.aug = clips, labels, aug
+        self.splice_prob, self.token_samples = splice_prob, token_samples
+        self.by_label = {c: np.nonzero(labels == c)[0] for c in (0, 1)}
 
     def __len__(self) -> int:
         return len(self.clips)
 
-    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         idx, seed = item
         rng = np.random.default_rng(seed)
         x = random_crop(self.clips[idx], rng)
+        fake = np.full(len(x), float(self.labels[idx]), dtype=np.float32)
+        if self.splice_prob and rng.random() < self.splice_prob:
+            x, fake = self._splice(idx, x, rng)
         if self.aug is not None:
             x = augment(x, rng, self.aug)
-        return torch.from_numpy(np.ascontiguousarray(x)), torch.tensor(float(self.labels[idx]))
+        tokens = splice.token_labels(fake, self.token_samples)
+        clip_label = float(tokens.max() >= 0.5)  # PartialSpoof's rule: any fake stretch makes the clip fake
+        return (torch.from_numpy(np.ascontiguousarray(x)), torch.tensor(clip_label),
+                torch.from_numpy(tokens.astype(np.float32)))
+
+    def _splice(self, idx: int, host: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        host_fake, piece_fake = splice.kind_labels(splice.draw_kind(rng))
+        hosts, pieces = self.by_label[int(host_fake)], self.by_label[int(piece_fake)]
+        if not len(hosts) or not len(pieces):
+            return host, np.full(len(host), float(self.labels[idx]), dtype=np.float32)
+        if int(self.labels[idx]) != int(host_fake):  # this draw's clip is the piece's source instead
+            idx = int(rng.choice(hosts))
+            host = random_crop(self.clips[idx], rng)
+        others = pieces[pieces != idx] if len(pieces) > 1 else pieces
+        sp = splice.random_splice(host, host_fake, self.clips[int(rng.choice(others))], piece_fake, rng)
+        return sp.samples, sp.fake
 
 
 def sampling_weights(labels: np.ndarray, systems: Sequence[str]) -> np.ndarray:
@@ -239,6 +267,21 @@ def score_clips(model: SpoofTransformer, fcfg: FeatureConfig, clips: Sequence[np
     scores = np.array([v.score if v.score is not None else np.nan for v in det.analyse_waveforms(clips)])
     model.train(was_training)
     return scores
+
+
+def fit_token_calibration(ckpt: Checkpoint, clips: Sequence[np.ndarray], labels: np.ndarray
+                          ) -> calibration.Calibration | None:
+    """Calibrate the token head on the first window of every validation clip, each token labelled as
+    its clip (validation has no splices: fakecheck train calibrates tokens on whole clips)."""
+    if not ckpt.model.cfg.token_head or len(set(labels.tolist())) < 2:
+        return None
+    det = Detector(ckpt, device=str(next(ckpt.model.parameters()).device), threads=torch.get_num_threads())
+    tokens = np.concatenate([det.score_windows_and_tokens(np.stack([audio.fit_window(c) for c in clips[i:i + 32]]))[1]
+                             for i in range(0, len(clips), 32)])
+    try:
+        return calibration.fit(tokens.ravel(), np.repeat(labels, tokens.shape[1]))
+    except ValueError:
+        return None
 
 
 def validation_report(scores: np.ndarray, rows: Sequence[Row], cal: calibration.Calibration,
@@ -328,7 +371,9 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
     if world > 1:
         ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev] if dev.type == "cuda" else None)
 
-    dataset = CropDataset(train_clips, train_labels, cfg.augment)
+    token_samples = model_cfg.frames_per_token * feature_cfg.hop_samples
+    dataset = CropDataset(train_clips, train_labels, cfg.augment, cfg.splice_prob if model_cfg.token_head else 0.0,
+                          token_samples)
     n_draws = steps_per_epoch * cfg.batch_size * world
     best: Checkpoint | None = None
     for epoch in range(start_epoch, cfg.epochs):
@@ -342,12 +387,17 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
         )
         model.train()
         t_epoch, losses = time.time(), []
-        for step, (x, y) in enumerate(loader):
+        for step, (x, y, token_y) in enumerate(loader):
             global_step = epoch * steps_per_epoch + step
             for g in opt.param_groups:
                 g["lr"] = lr_at(global_step, total_steps, int(cfg.warmup_epochs * steps_per_epoch), cfg.lr)
-            x, y = x.to(dev), y.to(dev)
-            loss = F.binary_cross_entropy_with_logits(ddp_model(extract(x, feature_cfg)).score, y)
+            x, y, token_y = x.to(dev), y.to(dev), token_y.to(dev)
+            pred = ddp_model(extract(x, feature_cfg))
+            loss = F.binary_cross_entropy_with_logits(pred.score, y)
+            if pred.token_scores is not None:
+                n = min(pred.token_scores.shape[1], token_y.shape[1])
+                loss = loss + cfg.token_weight * F.binary_cross_entropy_with_logits(pred.token_scores[:, :n],
+                                                                                     token_y[:, :n])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -374,6 +424,7 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
                 cal = calibration.fit(scores[ok], labels[ok])
                 best = Checkpoint(SpoofTransformer(model_cfg), feature_cfg, cal)
                 best.model.load_state_dict(model.state_dict())
+                best.token_calibration = fit_token_calibration(best, val_clips, labels)
                 best.metrics = validation_report(scores, val_rows, cal, best.threshold)
                 best.provenance = {**(provenance or {}), "epoch": epoch, "train_config": cfg.to_dict(),
                                    "n_train": len(train_clips), "n_val": len(val_clips),

@@ -79,3 +79,13 @@ def tiny_model_file(tmp_path, tiny_checkpoint) -> Path:
     path = tmp_path / "tiny.pt"
     save(tiny_checkpoint, path)
     return path
+
+
+def crude_vocoder(x: np.ndarray, seed: int = 0) -> np.ndarray:
+    """A 'fake': the STFT magnitude kept, every frame's phase random (speech to silero-vad, but rough)."""
+    from scipy.signal import istft, stft
+
+    rng = np.random.default_rng(seed)
+    _, _, z = stft(x, nperseg=512)
+    y = istft(np.abs(z) * np.exp(1j * rng.uniform(0, 2 * np.pi, z.shape)), nperseg=512)[1][: len(x)]
+    return y.astype(np.float32)

@@ -83,10 +83,14 @@ def test_cli_json_and_plain_heatmap(tmp_path, tiny_model_file, mode, monkeypatch
                                       "--json", str(out), "--width", "40", "--heads"])
     assert result.exit_code in (0, 1), result.output
     doc = json.loads(out.read_text())
-    for key in ("verdict", "p_fake", "duration_s", "tokens", "windows"):
+    for key in ("verdict", "p_fake", "confidence", "warnings", "duration_s", "tokens", "windows", "fake_segments"):
         assert key in doc
-    assert abs(sum(t["attention"] for t in doc["tokens"]) - 1) < 1e-6
+    assert doc["map"] == ("occlusion" if mode == "occlusion" else "attention")  # occlusion is not attention
+    assert abs(sum(t[doc["map"]] for t in doc["tokens"]) - 1) < 1e-6
+    assert all(0.0 <= t["p_fake"] <= 1.0 and isinstance(t["speech"], bool) for t in doc["tokens"])
     assert "L1 head 1" in result.output and "energy" in result.output and "0.0s" in result.output
+    assert "P(fake)" in result.output and "fake segments" in result.output
+    assert max(len(line) for line in result.stdout.splitlines()) <= 40  # --width is the line width: no wrapping
     heat = [line for line in result.output.splitlines() if line.startswith(mode.split(":")[0])][0]
     assert set(heat[12:]) <= set(" .:-=+*#%@"), heat  # the ASCII ramp, no escape codes
 
@@ -136,6 +140,17 @@ def test_spliced_synthetic_segment_is_localised(tmp_path):
     sf.write(path, np.concatenate([real[0], fake, real[1]]), 16_000)
     lo, hi = 8.0, 14.0
     ex = explain_file(det, path)
+    tl = ex.verdict.timeline
+    assert tl is not None and ck.token_calibration is not None
+    peak_t = float(np.argmax(np.where(tl.speech, tl.p_fake, 0))) * tl.token_s
+    assert lo <= peak_t < hi, f"the P(fake) timeline peaks at {peak_t:.2f} s, outside the splice"
+    assert ex.verdict.verdict in ("FAKE", "PARTIAL") and ex.verdict.fake_segments
+    found = np.zeros(len(tl.p_fake), bool)
+    for a, b in ex.verdict.fake_segments:
+        found[int(a / tl.token_s):int(b / tl.token_s)] = True
+    truth = np.zeros(len(tl.p_fake), bool)
+    truth[int(lo / tl.token_s):int(hi / tl.token_s)] = True
+    assert (found & truth).sum() / (found | truth).sum() > 0.5, ex.verdict.fake_segments
     peak = max(ex.verdict.windows, key=lambda w: w.p_fake)
     assert peak.p_fake > 0.8 and ex.verdict.windows[0].p_fake < 0.2, "the test detector did not learn"
     overlap = min(peak.end_s, hi) - max(peak.start_s, lo)
@@ -168,3 +183,26 @@ def test_tokens_straddling_grid_cells_are_split_exactly(tmp_path, det):
     m = m[: win.length // 640] / m[: win.length // 640].sum()
     expected = (0.25 * m[0] + 0.75 * m[1]) / m[0]
     assert ex.attention[first + 1] / ex.attention[first] == pytest.approx(expected, rel=1e-4)
+
+
+def test_inconclusive_audio_gets_no_maps(tmp_path, det):
+    path = tmp_path / "tone.wav"
+    sf.write(path, 0.3 * np.sin(2 * np.pi * 440 * np.arange(48_000) / 16_000).astype(np.float32), 16_000)
+    ex = explain_file(det, path)
+    assert ex.verdict.verdict == "INCONCLUSIVE" and ex.attention.size == 0 and not ex.segments
+
+
+def test_legend_names_what_colour_and_characters_mean(tmp_path, det):
+    from rich.console import Console
+
+    from fakecheck import render
+
+    path = tmp_path / "clip.wav"
+    sf.write(path, speechlike(5.0), 16_000)
+    ex = explain_file(det, path)
+    console = Console(width=80, record=True, color_system="truecolor")
+    console.print(render.explanation_view(ex, 60, False, colour=True))
+    assert "brighter = more" in console.export_text() and "darker" not in console.export_text()
+    console = Console(width=80, record=True, no_color=True)
+    console.print(render.explanation_view(ex, 60, False, colour=False))
+    assert "'.' least .. '@' most" in console.export_text()

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import speechlike
+from conftest import crude_vocoder, speechlike
 
 from fakecheck import datasets, train
 from fakecheck.checkpoint import load
@@ -27,11 +27,10 @@ def make_folder_dataset(root: Path, n: int = 6) -> Path:
     """real/: harmonic speech-like clips; fake/<sys>/: the same clips through a crude 'vocoder'."""
     rng = np.random.default_rng(0)
     for i in range(n):
-        x = speechlike(1.5, seed=i)
+        x = speechlike(2.0, seed=i)
         (root / "real" / f"src{i % 3}").mkdir(parents=True, exist_ok=True)
         sf.write(root / "real" / f"src{i % 3}" / f"r{i}.wav", x, 16_000)
-        spec = np.fft.rfft(x)
-        fake = np.fft.irfft(np.abs(spec) * np.exp(1j * rng.uniform(0, 2 * np.pi, len(spec))), len(x))
+        fake = crude_vocoder(x, seed=int(rng.integers(1 << 31)))
         (root / "fake" / f"sys{i % 2}").mkdir(parents=True, exist_ok=True)
         sf.write(root / "fake" / f"sys{i % 2}" / f"f{i}.wav", fake.astype(np.float32), 16_000)
     return root
@@ -290,3 +289,28 @@ def test_info_follows_the_provenance_and_prints_no_absolute_paths(tmp_path):
     assert quick_cli(data, "--out", stratified).exit_code == 0
     text = CliRunner().invoke(app, ["info", "--model", str(stratified)]).stdout
     assert "stratified" in text and str(tmp_path) not in text
+
+
+def test_splice_windows_carry_token_labels_that_follow_the_piece():
+    from fakecheck.train import CropDataset
+    from tests.conftest import tone
+
+    real, fake = tone(5.0, freq=200.0), tone(5.0, freq=900.0)
+    ds = CropDataset([real, fake], np.array([0, 1]), None, splice_prob=1.0, token_samples=640)
+    kinds = set()
+    for seed in range(40):
+        x, clip_label, tokens = ds[(seed % 2, seed)]
+        assert x.shape == (64_000,) and tokens.shape == (100,)
+        assert float(clip_label) == float(tokens.max() >= 0.5)
+        kinds.add((float(tokens.min()), float(tokens.max())))
+    # Mixed windows (some tokens real, some fake) and seam-only ones (all real or all fake) both occur.
+    assert any(lo == 0.0 and hi == 1.0 for lo, hi in kinds)
+    assert (0.0, 0.0) in kinds or (1.0, 1.0) in kinds
+
+
+def test_without_splices_every_token_has_the_clip_label():
+    from fakecheck.train import CropDataset
+    from tests.conftest import tone
+
+    ds = CropDataset([tone(5.0), tone(5.0)], np.array([0, 1]), None, splice_prob=0.0)
+    assert float(ds[(1, 0)][2].min()) == 1.0 and float(ds[(0, 0)][2].max()) == 0.0

@@ -1,0 +1,160 @@
+"""Speech detection, warnings measured on the input, and confidence bands (issue 14)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from fakecheck import calibration, conditions
+from fakecheck.augment import resample_round_trip
+from fakecheck.inference import Detector
+from tests.conftest import speechlike, tone
+
+SR = 16_000
+
+
+@pytest.fixture(scope="module")
+def det():
+    import torch
+
+    from fakecheck.checkpoint import Checkpoint
+    from fakecheck.features import FeatureConfig
+    from fakecheck.model import ModelConfig, SpoofTransformer
+
+    torch.manual_seed(0)
+    fcfg = FeatureConfig()
+    cfg = ModelConfig(n_features=fcfg.n_features, d_model=32, n_heads=2, n_layers=2, d_ff=64)
+    return Detector(Checkpoint(SpoofTransformer(cfg), fcfg), device="cpu", threads=1)
+
+
+def noise_kinds() -> dict[str, np.ndarray]:
+    """Sounds that are not speech, 5 s each at a speech-like level."""
+    rng = np.random.default_rng(0)
+    n = 5 * SR
+    t = np.arange(n) / SR
+    white = rng.standard_normal(n)
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    pink = np.fft.irfft(spectrum / np.sqrt(np.maximum(np.arange(len(spectrum)), 1)), n)
+    chord = sum(np.sin(2 * np.pi * f * k * t) / k for f in (261.6, 329.6, 392.0) for k in (1, 2, 3))
+    clicks = np.zeros(n)
+    clicks[:: SR // 8] = 1.0  # 8 clicks a second
+    brown = np.cumsum(rng.standard_normal(n))
+    room = np.convolve(brown - np.linspace(brown[0], brown[-1], n), np.ones(400) / 400, mode="same")  # rumble
+    sounds = {"tone": tone(5.0), "white": white, "pink": pink, "chord": chord, "clicks": clicks, "room": room}
+    return {k: (0.1 * v / (np.abs(v).max() + 1e-12)).astype(np.float32) for k, v in sounds.items()}
+
+
+@pytest.mark.parametrize("kind", ["tone", "white", "pink", "chord", "clicks", "room"])
+def test_sounds_that_are_not_speech_are_inconclusive_with_a_reason(det, kind):
+    v = det.analyse_waveform(noise_kinds()[kind], SR, name=kind)
+    assert v.verdict == "INCONCLUSIVE", (kind, v.verdict, v.p_fake)
+    assert v.error.startswith("no speech found") and v.p_fake is None and v.confidence is None
+
+
+def test_real_speech_still_gets_a_verdict_with_confidence(det):
+    v = det.analyse_waveform(speechlike(6.0), SR)
+    assert v.verdict in ("REAL", "FAKE", "PARTIAL")
+    assert v.confidence in calibration.CONFIDENCE_LEVELS and v.fake_fraction is not None
+
+
+def test_speech_under_a_second_is_inconclusive(det):
+    x = np.concatenate([speechlike(0.6), np.zeros(3 * SR, np.float32) + 1e-4 * tone(3.0)])
+    v = det.analyse_waveform(x, SR)
+    assert v.verdict == "INCONCLUSIVE" and "no speech found" in v.error
+
+
+def test_phone_band_copy_is_warned_and_the_original_is_not(det):
+    x = speechlike(6.0)
+    clean = det.analyse_waveform(x, SR)
+    phone = det.analyse_waveform(resample_round_trip(x, 8_000), SR)
+    assert not any(w.startswith("band-limited") for w in clean.warnings), clean.warnings
+    assert any(w.startswith("band-limited: no energy above 3.") for w in phone.warnings), phone.warnings
+
+
+def test_a_file_recorded_at_8_khz_is_band_limited(det):
+    import soxr
+
+    v = det.analyse_waveform(soxr.resample(speechlike(6.0), SR, 8_000).astype(np.float32), 8_000)
+    assert v.warnings[0] == "band-limited: recorded at 8 kHz (no energy above 4 kHz)"
+
+
+def test_low_bitrate_mp3_is_heavily_compressed_and_flac_is_not(tmp_path, det):
+    x = speechlike(6.0)
+    mp3, flac = tmp_path / "a.mp3", tmp_path / "a.flac"
+    sf.write(mp3, x, SR, format="MP3", bitrate_mode="CONSTANT", compression_level=0.9)  # ~24 kbit/s at 16 kHz
+    sf.write(flac, x, SR)
+    kbps = conditions.lossy_kbps(mp3, "libsndfile", 6.0)
+    assert kbps is not None and kbps < conditions.COMPRESSED_KBPS
+    assert conditions.lossy_kbps(flac, "libsndfile", 6.0) is None
+    assert any(w.startswith("heavily compressed") for w in det.analyse_file(mp3).warnings)
+    assert not any(w.startswith("heavily compressed") for w in det.analyse_file(flac).warnings)
+
+
+def test_clipping_is_warned(det):
+    x = np.clip(speechlike(6.0) * 30, -1, 1)
+    assert any(w.startswith("clipped") for w in det.analyse_waveform(x, SR).warnings)
+    assert not any(w.startswith("clipped") for w in det.analyse_waveform(speechlike(6.0), SR).warnings)
+
+
+def test_speech_under_music_is_mostly_non_speech(det):
+    x = np.concatenate([speechlike(2.5), noise_kinds()["chord"] * 2, noise_kinds()["chord"] * 2])
+    v = det.analyse_waveform(x, SR)
+    assert any(w.startswith("mostly non-speech") for w in v.warnings), v.warnings
+
+
+def test_noisy_speech_is_warned(det):
+    rng = np.random.default_rng(1)
+    x = speechlike(8.0)
+    # Pauses between sentences, then noise at the speech's own level: SNR near 0 dB.
+    x = np.concatenate([x[:3 * SR], np.zeros(SR, np.float32), x[3 * SR:6 * SR], np.zeros(SR, np.float32)])
+    noisy = x + (np.std(x) * rng.standard_normal(len(x))).astype(np.float32)
+    assert any(w.startswith("noisy") for w in det.analyse_waveform(noisy, SR).warnings)
+    assert not any(w.startswith("noisy") for w in det.analyse_waveform(x, SR).warnings)
+
+
+def test_short_speech_is_warned():
+    stats = conditions.ConditionStats()
+    assert conditions.warnings(stats, 16_000, None, 2.0) == ["short: 2.0 s of speech"]
+    assert conditions.warnings(stats, 16_000, None, 5.0) == []
+
+
+# -- confidence bands --------------------------------------------------------------------------
+@pytest.mark.parametrize("p, expected", [(0.5, "low"), (0.7, "low"), (0.3, "low"), (0.75, "medium"),
+                                         (0.2, "medium"), (0.93, "high"), (0.05, "high")])
+def test_confidence_is_the_distance_from_the_threshold(p, expected):
+    assert calibration.confidence(p, 0.5) == expected
+
+
+def test_a_warning_lowers_confidence_by_one_level():
+    assert calibration.confidence(0.95, 0.5, n_warnings=1) == "medium"
+    assert calibration.confidence(0.8, 0.5, n_warnings=2) == "low"
+    assert calibration.confidence(0.6, 0.5, n_warnings=1) == "low"
+
+
+def test_confidence_follows_a_custom_threshold():
+    assert calibration.confidence(0.9, 0.9) == "low"
+    assert calibration.confidence(0.5, 0.9) == "medium"  # log-odds 0 vs 2.2
+    assert calibration.confidence(0.3, 0.9) == "high"  # log-odds -0.85 vs 2.2: far below a strict threshold
+
+
+# -- every row carries the fields -----------------------------------------------------------------
+def test_every_scan_row_has_confidence_warnings_and_partial_fields(tmp_path, tiny_model_file):
+    from typer.testing import CliRunner
+
+    from fakecheck.cli import app
+
+    x = speechlike(6.0)
+    sf.write(tmp_path / "clip.wav", x, SR)
+    sf.write(tmp_path / "phone.wav", resample_round_trip(x, 8_000), SR)
+    sf.write(tmp_path / "tone.wav", tone(3.0), SR)
+    result = CliRunner().invoke(app, ["scan", str(tmp_path), "--model", str(tiny_model_file), "--json", "-", "-q"])
+    rows = {r["path"].rsplit("/", 1)[-1]: r for r in json.loads(result.stdout)["results"]}
+    for r in rows.values():
+        assert {"confidence", "warnings", "fake_fraction", "fake_segments"} <= set(r)
+    assert any(w.startswith("band-limited") for w in rows["phone.wav"]["warnings"])
+    assert rows["tone.wav"]["verdict"] == "INCONCLUSIVE"
+    assert rows["clip.wav"]["confidence"] in ("low", "medium", "high")
+    assert isinstance(rows["clip.wav"]["fake_segments"], list) and 0 <= rows["clip.wav"]["fake_fraction"] <= 1
