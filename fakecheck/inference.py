@@ -435,8 +435,8 @@ class Detector:
         found = segments.find_segments(timeline.p_fake, timeline.speech, timeline.token_s, self.threshold)
         verdict = "FAKE" if p >= self.threshold else "PARTIAL" if found else "REAL"
         # A PARTIAL verdict is as sure as its strongest segment; the others as their clip score.
-        evidence = max(float(np.mean(timeline.p_fake[int(round(a / timeline.token_s)):int(round(b / timeline.token_s))]))
-                       for a, b in found) if verdict == "PARTIAL" else p
+        evidence = max(segments.mean_p(timeline.p_fake, a, b, timeline.token_s) for a, b in found) \
+            if verdict == "PARTIAL" else p
         return Verdict(verdict=verdict, p_fake=p, score=clip_score,
                        confidence=calibration.confidence(evidence, self.threshold, len(warned)), warnings=warned,
                        suspicious_start_s=worst.start_s, suspicious_end_s=worst.end_s,

@@ -141,6 +141,7 @@ def explanation_view(ex: Any, cols: int, heads: bool, colour: bool) -> Any:
     import numpy as np
     from rich.console import Group
 
+    from . import segments
     from .explain import bin_to_width
 
     v = ex.verdict.to_dict()
@@ -173,7 +174,7 @@ def explanation_view(ex: Any, cols: int, heads: bool, colour: bool) -> Any:
     tl = ex.verdict.timeline
     if tl is not None and len(tl.p_fake):
         p = np.where(tl.speech, tl.p_fake, 0.0)[:n]
-        parts.append(Text(f"P(fake) per 40 ms token (0 .. 1; speech only) and the fake segments ('#'):"))
+        parts.append(Text("P(fake) per 40 ms token (0 .. 1; speech only) and the fake segments ('#'):"))
         parts.append(row("P(fake)", bin_to_width(p, cols, "max"), scale_to_max=False))
         marks = bin_to_width(segment_mask(v["fake_segments"], n, ex.token_seconds).astype(float), cols, "max")
         parts.append(Text(f"{'fake':<{label_w}}" + "".join("#" if m > 0 else "." for m in marks)))
@@ -181,8 +182,7 @@ def explanation_view(ex: Any, cols: int, heads: bool, colour: bool) -> Any:
     if v["fake_segments"]:
         parts.append(Text(f"fake segments (smoothed P(fake) >= {v['threshold']:.2f} on speech):"))
         for a, b in v["fake_segments"]:
-            inside = tl.p_fake[int(round(a / tl.token_s)):int(round(b / tl.token_s))] if tl is not None else []
-            mean = f"   mean P(fake) {float(np.mean(inside)):.2f}" if len(inside) else ""
+            mean = f"   mean P(fake) {segments.mean_p(tl.p_fake, a, b, tl.token_s):.2f}" if tl is not None else ""
             parts.append(Text(f"  {a:7.2f}-{b:7.2f} s{mean}"))
     elif tl is not None:
         parts.append(Text("fake segments: none"))

@@ -110,3 +110,9 @@ def fake_fraction(p_fake: np.ndarray, speech: np.ndarray, threshold: float, smoo
     if not speech.any():
         return 0.0
     return float(np.mean(median_smooth(p_fake, smooth)[speech] >= threshold))
+
+
+def mean_p(p_fake: np.ndarray, start_s: float, end_s: float, token_s: float) -> float:
+    """Mean P(fake) of the cells of a [start_s, end_s] segment."""
+    cells = p_fake[int(round(start_s / token_s)):int(round(end_s / token_s))]
+    return float(np.mean(cells)) if len(cells) else 0.0

@@ -216,14 +216,16 @@ def test_explain_corrupt_file(tmp_path, tiny_model_file):
     assert result.exit_code == 3
     doc = json.loads(result.stdout)
     assert doc["verdict"] == "ERROR" and "not decodable" in doc["error"] and "\n" not in doc["error"]
-    assert doc["tokens"] == [] and doc["segments"] == []
+    assert doc["tokens"] == [] and doc["top_segments"] == [] and doc["fake_segments"] == []
 
 
 def test_explain_fifo_does_not_hang(tmp_path, tiny_model_file):
     os.mkfifo(tmp_path / "f.wav")
     result = CliRunner().invoke(app, ["explain", str(tmp_path / "f.wav"), "--model", str(tiny_model_file)])
     assert result.exit_code == 3 and "Traceback" not in result.output
-    assert "not a regular file" in " ".join(result.stdout.split())  # the table may wrap the reason
+    assert "ERROR" in result.stdout and "FIFO" in result.stdout  # the table may wrap the reason in its column
+    doc = CliRunner().invoke(app, ["explain", str(tmp_path / "f.wav"), "--model", str(tiny_model_file), "--json", "-"])
+    assert "not a regular file" in json.loads(doc.stdout)["error"]
 
 
 def test_explain_silent_file(tmp_path, tiny_model_file):
@@ -235,7 +237,7 @@ def test_explain_silent_file(tmp_path, tiny_model_file):
     assert result.exit_code == 0  # INCONCLUSIVE is neither flagged nor an error
     doc = json.loads(result.stdout)
     assert doc["verdict"] == "INCONCLUSIVE" and "no speech" in doc["error"] and doc["p_fake"] is None
-    assert doc["segments"] == []  # nothing was attended to, so no "most-attended" segments
+    assert doc["top_segments"] == [] and doc["fake_segments"] == []  # nothing judged: no maps, no segments
     text = CliRunner().invoke(app, ["explain", str(f), "--model", str(tiny_model_file)])
     assert text.exit_code == 0 and "no speech" in text.stdout and "most-attended" not in text.stdout
 

@@ -172,8 +172,8 @@ def export(model: Candidate, scores: np.ndarray, rows: list[dict[str, str]], res
     cal = calibration.fit(s, y)
     ck = Checkpoint(model.net, FeatureConfig(), cal, token_calibration=token_calibration)  # type: ignore[arg-type]
     ck.metrics = metrics.summary(s, y, systems, cal.llr(s), cal.score_at(ck.threshold))
-    ck.metrics["reencoded_eer"] = {k: v for k, v in result.items()
-                                   if k.startswith("eer_") and isinstance(v, float) and k not in ("eer_clean", "eer_token")}
+    ck.metrics["reencoded_eer"] = {k: v for k, v in result.items() if k.startswith("eer_") and isinstance(v, float)
+                                   and k not in ("eer_clean", "eer_token")}
     ck.metrics["eer_by_family"] = result["eer_by_family"]
     for key in ("eer_token", "peak_hit"):
         if key in result:
