@@ -611,8 +611,11 @@ def info(
         f"EER {m.get('eer', float('nan')):.2%}, "
         f"minDCF {m.get('min_dcf', float('nan')):.3f}, Cllr {m.get('cllr', float('nan')):.3f}",
         f"calibration  llr = {ck.calibration.a:.4f} * score + {ck.calibration.b:.4f}",
-        f"threshold    P(fake) >= {ck.threshold} -> FAKE",
+        f"threshold    P(fake) >= {ck.threshold} -> FAKE; a stretch of speech at or above it -> PARTIAL",
     ]
+    tcal = ck.token_calibration
+    lines.insert(-1, f"token head   llr = {tcal.a:.4f} * token score + {tcal.b:.4f}" if tcal is not None and
+                 ck.model.cfg.token_head else "token head   none: the timeline repeats each window's score")
     out.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)  # one line per field
 
 

@@ -126,6 +126,19 @@ def time_axis(duration_s: float, cols: int, label_width: int) -> str:
     return " " * label_width + "".join(line).rstrip()
 
 
+def verdict_block(v: dict[str, Any]) -> Any:
+    """explain's header: the file, then verdict, P(fake), confidence and duration, then the assessment."""
+    from rich.console import Group
+
+    head = Text()
+    head.append(v["verdict"], style=VERDICT_STYLE.get(v["verdict"], ""))
+    head.append(f"   P(fake) {fmt_p(v.get('p_fake'))}   confidence {v.get('confidence') or '-'}   "
+                f"{fmt_duration(v.get('duration_s'))}")
+    lines = [Text(display_path(v["path"])), head, Text(assessment(v))]
+    lines += [Text(f"warning: {w}") for w in v.get("warnings") or []]
+    return Group(*lines)
+
+
 def segment_mask(segments: Sequence[Sequence[float]], n: int, token_s: float) -> Any:
     """(n,) bool: the tokens inside any of the [start_s, end_s] segments."""
     import numpy as np
@@ -145,7 +158,7 @@ def explanation_view(ex: Any, cols: int, heads: bool, colour: bool) -> Any:
     from .explain import bin_to_width
 
     v = ex.verdict.to_dict()
-    parts: list[Any] = [scan_table([v])]
+    parts: list[Any] = [verdict_block(v)]
     if ex.attention.size == 0:
         return Group(*parts)
     label_w = 12
@@ -174,7 +187,7 @@ def explanation_view(ex: Any, cols: int, heads: bool, colour: bool) -> Any:
     tl = ex.verdict.timeline
     if tl is not None and len(tl.p_fake):
         p = np.where(tl.speech, tl.p_fake, 0.0)[:n]
-        parts.append(Text("P(fake) per 40 ms token (0 .. 1; speech only) and the fake segments ('#'):"))
+        parts.append(Text("P(fake) per 40 ms (speech only); '#': fake segment"))
         parts.append(row("P(fake)", bin_to_width(p, cols, "max"), scale_to_max=False))
         marks = bin_to_width(segment_mask(v["fake_segments"], n, ex.token_seconds).astype(float), cols, "max")
         parts.append(Text(f"{'fake':<{label_w}}" + "".join("#" if m > 0 else "." for m in marks)))
