@@ -146,10 +146,14 @@ def main() -> None:
             at = int(rng.integers(int(1.0 * SR), len(host) - int(1.0 * SR)))
             sp = splice.insert(host, piece, True, at, float(rng.choice(splice.CROSSFADES_S)))
             figures.append(trial_figures(scan(det, sp.samples, Path(tmp)), sp.fake))
+        control_flagged = []
         for host in control_list:
-            controls.append(bool(scan(det, host, Path(tmp)).fake_segments))
+            cv = scan(det, host, Path(tmp))
+            controls.append(bool(cv.fake_segments))
+            control_flagged.append(cv.verdict in ("FAKE", "PARTIAL"))
         result.update({k: float(np.mean([f[k] for f in figures])) for k in figures[0]})
         result["false_segment_rate"] = float(np.mean(controls))
+        result["control_flagged_rate"] = float(np.mean(control_flagged))
         result["controls"] = len(controls)
         # Ten minutes of real speech (many speakers, as in a programme) with three 3 s fakes.
         long = np.concatenate(control_list)
@@ -175,6 +179,7 @@ def main() -> None:
     print(f"  flagged FAKE/PARTIAL {result['verdict_flagged']:.1%}")
     print(f"  false segments    {result['false_segment_rate']:.1%} of {len(controls)} untouched real recordings "
           f"of {CONTROL_S:.0f} s")
+    print(f"  real recordings flagged FAKE or PARTIAL {result['control_flagged_rate']:.1%}")
     print(f"  10 min + 3 fakes  {result['long']['found']}/3 found, {result['long']['other_segments']} other segments "
           f"(verdict {result['long']['verdict']})")
     if a.json:

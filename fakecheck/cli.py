@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 # 2 busy cores (benchmarks/threads.py); passive waiting removes that.  Must be set before torch loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-EXPLAIN_LABEL_WIDTH = 13  # row labels (12) and a space: heat-map columns are the rest of the line
 EXIT_OK, EXIT_FAKE, EXIT_USAGE, EXIT_INPUT_ERROR, EXIT_WRITE_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 
 app = typer.Typer(
@@ -581,7 +580,7 @@ def explain(
             err.print(f"--png skipped: {exc}", markup=False)
     if json_out != "-":
         colour = out.is_terminal and not os.environ.get("NO_COLOR")
-        cols = max(20, out.width - EXPLAIN_LABEL_WIDTH)
+        cols = max(20, out.width - render.LABEL_WIDTH - 1)
         out.print(render.explanation_view(result, cols, heads, colour))
     v = result.verdict
     raise typer.Exit(EXIT_INPUT_ERROR if v.verdict == "ERROR" else EXIT_FAKE if v.verdict in FLAGGED else EXIT_OK)
@@ -614,8 +613,13 @@ def info(
         f"threshold    P(fake) >= {ck.threshold} -> FAKE; a stretch of speech at or above it -> PARTIAL",
     ]
     tcal = ck.token_calibration
-    lines.insert(-1, f"token head   llr = {tcal.a:.4f} * token score + {tcal.b:.4f}" if tcal is not None and
-                 ck.model.cfg.token_head else "token head   none: the timeline repeats each window's score")
+    if not ck.model.cfg.token_head:
+        head = "none: the timeline repeats each window's score"
+    elif tcal is None:
+        head = "yes, calibrated with the clip calibration"
+    else:
+        head = f"llr = {tcal.a:.4f} * token score + {tcal.b:.4f}"
+    lines.insert(-1, f"token head   {head}")
     out.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)  # one line per field
 
 

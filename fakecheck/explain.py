@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import audio
+from . import audio, segments
 from .audio import SAMPLE_RATE, Window
 from .features import extract
 from .inference import Detector, Verdict
@@ -120,7 +120,7 @@ def window_maps(det: Detector, samples: np.ndarray) -> dict[str, np.ndarray]:
 def occlusion_map(det: Detector, samples: np.ndarray, span_tokens: int = 5) -> np.ndarray:
     """Perturbation baseline: score drop when each span of tokens is silenced, (B, N), clipped at 0."""
     base = det.score_windows(samples)
-    tok = det.model.cfg.frames_per_token * det.features.hop_samples
+    tok = det.token_samples
     n = audio.WINDOW_SAMPLES // tok
     drops = np.zeros((len(samples), n))
     for s in range(0, n, span_tokens):
@@ -141,7 +141,7 @@ def explain_file(det: Detector, path: str | os.PathLike[str], mode: str = "rollo
     """Verdict plus attention over the whole file (all windows stitched onto one 40 ms grid).
 
     `mode` is "rollout", "last", "layer:N" (N from 1) or "occlusion" (see the module
-    docstring); ValueError for anything else.  An ERROR verdict gives empty maps.
+    docstring); ValueError for anything else.  ERROR and INCONCLUSIVE verdicts give empty maps.
 
     >>> from fakecheck import Detector
     >>> from fakecheck.explain import explain_file
@@ -154,13 +154,15 @@ def explain_file(det: Detector, path: str | os.PathLike[str], mode: str = "rollo
     kind, layer = parse_mode(mode, det.model.cfg.n_layers)
     verdict = det.analyse_file(path)
     cfg = det.model.cfg
-    tok = cfg.frames_per_token * det.features.hop_samples
+    tok = det.token_samples
     n_tok = audio.WINDOW_SAMPLES // tok
     if verdict.verdict in ("ERROR", "INCONCLUSIVE") or verdict.duration_s is None:  # nothing judged: no maps
         empty = np.zeros(0)
         return Explanation(verdict, mode, tok / SAMPLE_RATE, empty, np.zeros((cfg.n_layers, 0)),
                            np.zeros((cfg.n_layers, cfg.n_heads, 0)), empty)
-    n_grid = max(1, int(np.ceil(verdict.duration_s * SAMPLE_RATE / tok)))
+    # The same grid as the P(fake) timeline, cell for cell.
+    n_grid = len(verdict.timeline.p_fake) if verdict.timeline is not None else \
+        segments.grid_size(verdict.duration_s, tok / SAMPLE_RATE)
     acc = np.zeros(n_grid)
     acc_layers = np.zeros((cfg.n_layers, n_grid))
     acc_heads = np.zeros((cfg.n_layers, cfg.n_heads, n_grid))

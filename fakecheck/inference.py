@@ -38,7 +38,7 @@ from .features import extract
 SCHEMA_VERSION = 1
 VERDICTS = ("REAL", "FAKE", "PARTIAL", "INCONCLUSIVE", "ERROR")
 FLAGGED = ("FAKE", "PARTIAL")  # verdicts that make scan exit 1
-SCORED = ("REAL", "FAKE", "PARTIAL")  # verdicts that carry a p_fake
+SCORED = ("REAL", "FAKE", "PARTIAL")  # verdicts that carry a p_fake (the tests use it)
 DEFAULT_BATCH_SIZE = 8  # windows per forward pass; measured as fast as 32 on CPU, with ~120 MB less peak RSS
 _NO_SAMPLES = np.zeros(0, dtype=np.float32)  # placeholder for scored windows, shared
 
@@ -66,10 +66,6 @@ class Timeline:
     p_fake: np.ndarray  # (cells,)
     speech: np.ndarray  # (cells,) bool: the cell holds speech that was scored
 
-    def to_list(self) -> list[dict[str, Any]]:
-        w = self.token_s
-        return [{"start_s": round(i * w, 3), "end_s": round((i + 1) * w, 3), "p_fake": round(float(p), 4),
-                 "speech": bool(sp)} for i, (p, sp) in enumerate(zip(self.p_fake, self.speech, strict=True))]
 
 
 @dataclass(frozen=True)
@@ -78,7 +74,7 @@ class Verdict:
 
     path: str
     verdict: str  # REAL, FAKE, PARTIAL, INCONCLUSIVE or ERROR
-    p_fake: float | None  # calibrated P(synthetic) under equal priors; None unless REAL/FAKE
+    p_fake: float | None  # calibrated P(synthetic) under equal priors; None unless REAL, FAKE or PARTIAL
     score: float | None  # raw model logit (clip aggregate)
     threshold: float  # p_fake at or above this is FAKE
     duration_s: float | None
@@ -182,6 +178,12 @@ class Detector:
         self.threshold = checkpoint.threshold if threshold is None else float(threshold)
         if not 0.0 < self.threshold < 1.0:
             raise ValueError(f"threshold must be between 0 and 1 (exclusive), got {self.threshold}")
+        from . import vad
+
+        try:  # here, not mid-scan: a missing or altered speech detector is a setup problem (exit 2)
+            vad.load_vad()
+        except vad.VADWeightsError as exc:
+            raise ModelLoadError(str(exc)) from None
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None, *, device: str | None = None,
@@ -433,10 +435,12 @@ class Detector:
         p = float(self.p_fake(clip_score))
         worst = max(speech, key=lambda x: x[1])[0]
         found = segments.find_segments(timeline.p_fake, timeline.speech, timeline.token_s, self.threshold)
-        verdict = "FAKE" if p >= self.threshold else "PARTIAL" if found else "REAL"
-        # A PARTIAL verdict is as sure as its strongest segment; the others as their clip score.
-        evidence = max(segments.mean_p(timeline.p_fake, a, b, timeline.token_s) for a, b in found) \
-            if verdict == "PARTIAL" else p
+        strongest = max((segments.mean_p(timeline.p_fake, timeline.speech, a, b, timeline.token_s) for a, b in found),
+                        default=0.0)
+        # PARTIAL needs a confident segment (at least medium confidence on its own); weaker ones are listed only.
+        confident = calibration.confidence(strongest, self.threshold) != "low" and strongest >= self.threshold
+        verdict = "FAKE" if p >= self.threshold else "PARTIAL" if confident else "REAL"
+        evidence = strongest if verdict == "PARTIAL" else p  # PARTIAL is as sure as its strongest segment
         return Verdict(verdict=verdict, p_fake=p, score=clip_score,
                        confidence=calibration.confidence(evidence, self.threshold, len(warned)), warnings=warned,
                        suspicious_start_s=worst.start_s, suspicious_end_s=worst.end_s,

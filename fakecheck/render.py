@@ -12,6 +12,7 @@ from rich.text import Text
 VERDICT_STYLE = {"REAL": "bold green", "FAKE": "bold red", "PARTIAL": "bold dark_orange", "INCONCLUSIVE": "bold yellow",
                  "ERROR": "bold magenta"}
 SEGMENTS_SHOWN = 2  # fake segments listed in a table cell; the rest are counted
+LABEL_WIDTH = 12  # explain's row labels; heat-map columns fill the rest of the line
 ASCII_RAMP = " .:-=+*#%@"  # 10 levels, light to dark: readable without colour
 
 
@@ -161,7 +162,7 @@ def explanation_view(ex: Any, cols: int, heads: bool, colour: bool) -> Any:
     parts: list[Any] = [verdict_block(v)]
     if ex.attention.size == 0:
         return Group(*parts)
-    label_w = 12
+    label_w = LABEL_WIDTH
     n = ex.attention.size
     cols = min(cols, n)
 
@@ -173,7 +174,7 @@ def explanation_view(ex: Any, cols: int, heads: bool, colour: bool) -> Any:
         return t
 
     more = "brighter = more" if colour else f"'{ASCII_RAMP[1]}' least .. '{ASCII_RAMP[-1]}' most"
-    parts.append(Text(f"where the model looked: {ex.map_name} ({ex.mode}; {more})"))
+    parts.append(Text(f"where the model looked: {ex.map_name} ({ex.mode}; {more})", no_wrap=True, overflow="ellipsis"))
     parts.append(row(ex.mode, bin_to_width(ex.attention, cols)))
     if heads:
         for li, layer in enumerate(bin_to_width(ex.heads, cols)):
@@ -187,15 +188,15 @@ def explanation_view(ex: Any, cols: int, heads: bool, colour: bool) -> Any:
     tl = ex.verdict.timeline
     if tl is not None and len(tl.p_fake):
         p = np.where(tl.speech, tl.p_fake, 0.0)[:n]
-        parts.append(Text("P(fake) per 40 ms (speech only); '#': fake segment"))
+        parts.append(Text("P(fake) per 40 ms (speech only); '#': fake segment", no_wrap=True, overflow="ellipsis"))
         parts.append(row("P(fake)", bin_to_width(p, cols, "max"), scale_to_max=False))
         marks = bin_to_width(segment_mask(v["fake_segments"], n, ex.token_seconds).astype(float), cols, "max")
         parts.append(Text(f"{'fake':<{label_w}}" + "".join("#" if m > 0 else "." for m in marks)))
     parts.append(Text(time_axis(ex.verdict.duration_s or 0.0, cols, label_w)))
     if v["fake_segments"]:
-        parts.append(Text(f"fake segments (smoothed P(fake) >= {v['threshold']:.2f} on speech):"))
+        parts.append(Text(f"fake segments (P(fake) >= {v['threshold']:.2f}):"))
         for a, b in v["fake_segments"]:
-            mean = f"   mean P(fake) {segments.mean_p(tl.p_fake, a, b, tl.token_s):.2f}" if tl is not None else ""
+            mean = f"   mean P(fake) {segments.mean_p(tl.p_fake, tl.speech, a, b, tl.token_s):.2f}" if tl else ""
             parts.append(Text(f"  {a:7.2f}-{b:7.2f} s{mean}"))
     elif tl is not None:
         parts.append(Text("fake segments: none"))

@@ -98,8 +98,7 @@ def find_segments(p_fake: np.ndarray, speech: np.ndarray, token_s: float, thresh
     for a, b in merged:
         if (b - a) * token_s + 1e-9 < min_segment_s:
             continue
-        inside = speech[a:b]
-        if float(np.mean(p_fake[a:b][inside])) < confidence:
+        if mean_p(p_fake, speech, a * token_s, b * token_s, token_s) < confidence:
             continue
         out.append((round(a * token_s, 3), round(b * token_s, 3)))
     return out
@@ -112,7 +111,8 @@ def fake_fraction(p_fake: np.ndarray, speech: np.ndarray, threshold: float, smoo
     return float(np.mean(median_smooth(p_fake, smooth)[speech] >= threshold))
 
 
-def mean_p(p_fake: np.ndarray, start_s: float, end_s: float, token_s: float) -> float:
-    """Mean P(fake) of the cells of a [start_s, end_s] segment."""
-    cells = p_fake[int(round(start_s / token_s)):int(round(end_s / token_s))]
+def mean_p(p_fake: np.ndarray, speech: np.ndarray, start_s: float, end_s: float, token_s: float) -> float:
+    """Mean P(fake) of the speech cells of a [start_s, end_s] segment (the mean find_segments gates on)."""
+    a, b = int(round(start_s / token_s)), int(round(end_s / token_s))
+    cells = p_fake[a:b][speech[a:b]]
     return float(np.mean(cells)) if len(cells) else 0.0

@@ -136,6 +136,13 @@ def draw_kind(rng: np.random.Generator) -> str:
     return str(rng.choice(KINDS, p=KIND_SHARES))
 
 
+def draw_kind_for(host_is_fake: bool, rng: np.random.Generator) -> str:
+    """A splice kind whose host has the given label, in the proportions of KIND_SHARES."""
+    kinds = [k for k in KINDS if kind_labels(k)[0] == host_is_fake]
+    shares = np.array([KIND_SHARES[KINDS.index(k)] for k in kinds])
+    return str(rng.choice(kinds, p=shares / shares.sum()))
+
+
 def kind_labels(kind: str) -> tuple[bool, bool]:
     """(host is fake, piece is fake) for a splice kind."""
     return {"real_host_fake_piece": (False, True), "fake_host_real_piece": (True, False),

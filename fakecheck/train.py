@@ -13,7 +13,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -208,24 +208,26 @@ class CropDataset(torch.utils.data.Dataset):
         rng = np.random.default_rng(seed)
         x = random_crop(self.clips[idx], rng)
         fake = np.full(len(x), float(self.labels[idx]), dtype=np.float32)
+        aug = self.aug
         if self.splice_prob and rng.random() < self.splice_prob:
             x, fake = self._splice(idx, x, rng)
-        if self.aug is not None:
-            x = augment(x, rng, self.aug)
+            # Silence padding shifts the audio against its labels; every other augmentation keeps positions.
+            aug = replace(aug, p_silence=0.0) if aug is not None else None
+        if aug is not None:
+            x = augment(x, rng, aug)
         tokens = splice.token_labels(fake, self.token_samples)
         clip_label = float(tokens.max() >= 0.5)  # PartialSpoof's rule: any fake stretch makes the clip fake
         return (torch.from_numpy(np.ascontiguousarray(x)), torch.tensor(clip_label),
                 torch.from_numpy(tokens.astype(np.float32)))
 
     def _splice(self, idx: int, host: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        host_fake, piece_fake = splice.kind_labels(splice.draw_kind(rng))
-        hosts, pieces = self.by_label[int(host_fake)], self.by_label[int(piece_fake)]
-        if not len(hosts) or not len(pieces):
-            return host, np.full(len(host), float(self.labels[idx]), dtype=np.float32)
-        if int(self.labels[idx]) != int(host_fake):  # this draw's clip is the piece's source instead
-            idx = int(rng.choice(hosts))
-            host = random_crop(self.clips[idx], rng)
-        others = pieces[pieces != idx] if len(pieces) > 1 else pieces
+        """The drawn clip (drawn with the sampling weights) is the host; the piece comes from another clip."""
+        host_fake = bool(self.labels[idx])
+        _, piece_fake = splice.kind_labels(splice.draw_kind_for(host_fake, rng))
+        pieces = self.by_label[int(piece_fake)]
+        others = pieces[pieces != idx]
+        if not len(others):
+            return host, np.full(len(host), float(host_fake), dtype=np.float32)
         sp = splice.random_splice(host, host_fake, self.clips[int(rng.choice(others))], piece_fake, rng)
         return sp.samples, sp.fake
 
@@ -278,8 +280,10 @@ def fit_token_calibration(ckpt: Checkpoint, clips: Sequence[np.ndarray], labels:
     det = Detector(ckpt, device=str(next(ckpt.model.parameters()).device), threads=torch.get_num_threads())
     tokens = np.concatenate([det.score_windows_and_tokens(np.stack([audio.fit_window(c) for c in clips[i:i + 32]]))[1]
                              for i in range(0, len(clips), 32)])
+    scores, token_labels = tokens.ravel(), np.repeat(labels, tokens.shape[1])
+    finite = np.isfinite(scores)  # a NaN would make the calibration, and so the checkpoint, unusable
     try:
-        return calibration.fit(tokens.ravel(), np.repeat(labels, tokens.shape[1]))
+        return calibration.fit(scores[finite], token_labels[finite])
     except ValueError:
         return None
 

@@ -90,7 +90,10 @@ def test_cli_json_and_plain_heatmap(tmp_path, tiny_model_file, mode, monkeypatch
     assert all(0.0 <= t["p_fake"] <= 1.0 and isinstance(t["speech"], bool) for t in doc["tokens"])
     assert "L1 head 1" in result.output and "energy" in result.output and "0.0s" in result.output
     assert "P(fake)" in result.output and "fake segments" in result.output
-    assert max(len(line) for line in result.stdout.splitlines()) <= 40  # --width is the line width: no wrapping
+    # --width is the line width: each heat-map row is one line (a wrapped row would leave a continuation line).
+    lines = result.stdout.splitlines()
+    energy = [i for i, line in enumerate(lines) if line.startswith("energy")]
+    assert len(energy) == 1 and lines[energy[0] + 1].startswith("P(fake) per 40 ms"), lines
     heat = [line for line in result.output.splitlines() if line.startswith(mode.split(":")[0])][0]
     assert set(heat[12:]) <= set(" .:-=+*#%@"), heat  # the ASCII ramp, no escape codes
 

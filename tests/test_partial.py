@@ -159,3 +159,76 @@ def test_insert_with_crossfades_overlaps_the_seams():
     assert len(out.samples) == len(host) + len(piece) - 2 * fade
     assert out.fake.sum() == pytest.approx(len(piece) - fade, rel=1e-3)
     assert out.fake[:48_000 - fade].max() == 0.0
+
+
+def test_the_mean_p_gate_drops_weak_runs():
+    p = timeline(400, [(100, 200)], high=0.55)
+    p[100:200:2] = 0.3  # alternate: the median is 0.55, but half the tokens are low
+    speech = np.ones(400, bool)
+    assert segments.find_segments(p, speech, TOKEN_S, 0.5, smooth=1, confidence=0.5) == []  # runs of 40 ms
+    assert segments.find_segments(p, speech, TOKEN_S, 0.5, confidence=0.5) == []  # mean 0.425 < 0.5
+    (a, b), = segments.find_segments(p, speech, TOKEN_S, 0.5, confidence=0.4)  # the median frays the edges
+    assert abs(a - 4.0) <= 0.13 and abs(b - 8.0) <= 0.13
+
+
+def test_gaps_of_7_tokens_merge_and_8_do_not():
+    speech = np.ones(500, bool)
+    assert round(segments.MERGE_GAP_S / TOKEN_S) == 8  # 0.3 s: "under 0.3 s" joins gaps of up to 7 tokens
+    seven = segments.find_segments(timeline(500, [(100, 130), (137, 167)]), speech, TOKEN_S, 0.5, smooth=1)
+    eight = segments.find_segments(timeline(500, [(100, 130), (138, 168)]), speech, TOKEN_S, 0.5, smooth=1)
+    assert seven == [(4.0, 6.68)] and eight == [(4.0, 5.2), (5.52, 6.72)]
+
+
+# -- the verdict, end to end with designed token scores ---------------------------------------------
+@pytest.fixture
+def designed(tiny_checkpoint, monkeypatch):
+    """A Detector whose windows score -3 (clearly real) and whose tokens score +4 (clearly fake) inside
+    8.0-11.0 s of the file and -3 elsewhere: the answer is known exactly."""
+    from fakecheck.inference import Detector
+
+    det = Detector(tiny_checkpoint, device="cpu", threads=1)
+    starts: list[int] = []
+
+    def fake_scores(windows):
+        n = windows.shape[1] // TOKEN
+        t0 = starts.pop(0)
+        tok = np.full((len(windows), n), -3.0)
+        for b in range(len(windows)):
+            centres = (t0 + b * 32_000 + TOKEN * np.arange(n) + TOKEN // 2) / SAMPLE_RATE
+            tok[b, (centres >= 8.0) & (centres < 11.0)] = 4.0
+        return np.full(len(windows), -3.0), tok
+
+    original = det._score_batch
+
+    def score_batch(batch, states):
+        starts.append(batch[0][1].start)  # windows of one batch are consecutive, 2 s apart
+        original(batch, states)
+
+    monkeypatch.setattr(det, "score_windows_and_tokens", fake_scores)
+    monkeypatch.setattr(det, "_score_batch", score_batch)
+    return det
+
+
+def test_a_confident_fake_stretch_in_a_real_clip_is_partial(designed):
+    from tests.conftest import speechlike
+
+    v = designed.analyse_waveform(speechlike(20.0), SAMPLE_RATE)
+    assert v.p_fake is not None and v.p_fake < 0.5  # the clip as a whole reads real
+    assert v.verdict == "PARTIAL" and len(v.fake_segments) == 1
+    a, b = v.fake_segments[0]
+    assert abs(a - 8.0) <= 0.12 and abs(b - 11.0) <= 0.12
+    assert v.confidence in ("medium", "high") and 0.1 < v.fake_fraction < 0.2  # 3 s of about 20 s of speech
+
+
+def test_partial_exits_1_like_fake(designed, tmp_path, monkeypatch):
+    import soundfile as sf
+    from typer.testing import CliRunner
+
+    from fakecheck import cli
+    from tests.conftest import speechlike
+
+    sf.write(tmp_path / "mixed.wav", speechlike(20.0), SAMPLE_RATE)
+    monkeypatch.setattr(cli, "_load_detector", lambda *a, **k: designed)
+    result = CliRunner().invoke(cli.app, ["scan", str(tmp_path / "mixed.wav")])
+    assert result.exit_code == 1, result.output
+    assert result.stdout.startswith("PARTIAL\t") and "partly synthetic: 1 suspicious segment" in result.stdout
