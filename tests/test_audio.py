@@ -185,3 +185,19 @@ def test_folder_scans_pick_up_ffmpeg_extensions(tmp_path):
     found, skipped = iter_inputs([tmp_path])
     assert sorted(p.name for p in found) == ["a.webm", "b.m4a", "c.aac", "d.mp4", "e.mka", "f.weba", "g.m4b"]
     assert skipped == 1
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("name,fmt,codec", [("m4a_named.wav", "ipod", "aac"), ("clip.webm", "webm", "libopus")])
+def test_a_renamed_m4a_and_a_webm_get_verdicts(tmp_path, tiny_checkpoint, name, fmt, codec):
+    """Issue 14's target: speech in these containers is decoded by content and judged, not refused."""
+    from fakecheck.inference import SCORED, Detector
+
+    wav = tmp_path / "speech.wav"
+    sf.write(wav, speechlike(4.0), 16_000)
+    out = tmp_path / name
+    proc = subprocess.run([FFMPEG, "-v", "error", "-y", "-i", wav, "-c:a", codec, "-f", fmt, out],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    v = Detector(tiny_checkpoint, device="cpu", threads=1).analyse_file(out)
+    assert v.verdict in SCORED and v.error == "", (v.verdict, v.error)
