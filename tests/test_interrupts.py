@@ -26,7 +26,9 @@ def test_killed_training_keeps_last_checkpoint_and_resumes(tmp_path, sig):
             "--clips-per-epoch", "8", "--batch-size", "4", "--workers", "0", "--no-augment", "--patience", "40"]
     cmd = base + ["--epochs", "40"]
     env = {**os.environ, "FAKECHECK_THREADS": "1"}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # A runner started in the background passes SIGINT on as ignored; restore the default for the child.
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     log = tmp_path / "m.pt.metrics.jsonl"
     deadline = time.time() + 120
     while time.time() < deadline and not (log.exists() and len(log.read_text().splitlines()) >= 2):

@@ -297,6 +297,12 @@ def test_scores_use_utterance_ids_and_warn_on_duplicates(tmp_path, tiny_model_fi
 
 
 # -- Ctrl-C --------------------------------------------------------------------------------------
+def default_sigint() -> None:
+    """In the child before exec: a runner started in the background (nohup, `cmd &`) passes SIGINT on as
+    ignored, and Python then never raises KeyboardInterrupt; restore the default so Ctrl-C is tested."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_keeps_complete_rows_and_exits_130(tmp_path, tiny_model_file):
     exe = shutil.which("fakecheck")
     if exe is None:
@@ -310,7 +316,7 @@ def test_ctrl_c_keeps_complete_rows_and_exits_130(tmp_path, tiny_model_file):
     env = {**os.environ, "FAKECHECK_THREADS": "1"}
     proc = subprocess.Popen([exe, "scan", str(d), "--csv", str(out), "--json", str(js), "--model",
                              str(tiny_model_file), "--batch-size", "1", "--jobs", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, preexec_fn=default_sigint)
     try:
         deadline = time.time() + 60
         while time.time() < deadline and proc.poll() is None:
