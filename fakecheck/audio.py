@@ -62,6 +62,7 @@ class AudioInfo:
     duration_s: float
     decoder: str  # "libsndfile" or "ffmpeg"
     demuxer: str = ""  # the ffmpeg demuxer forced for this file (decoder "ffmpeg")
+    codec: str = ""  # libsndfile's subtype (PCM_16, MPEG_LAYER_III, OPUS...); "" for ffmpeg and memory input
 
 
 def check_readable(path: Path) -> None:
@@ -122,7 +123,8 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
     if info.frames <= 0 or info.samplerate <= 0 or info.channels <= 0:
         raise AudioLoadError("no audio frames in file")
     _check_rate(info.samplerate)
-    return AudioInfo(path, int(info.samplerate), int(info.channels), info.frames / info.samplerate, "libsndfile")
+    return AudioInfo(path, int(info.samplerate), int(info.channels), info.frames / info.samplerate, "libsndfile",
+                     codec=str(info.subtype))
 
 
 def stream(path: str | os.PathLike[str], info: AudioInfo | None = None) -> Iterator[np.ndarray]:
@@ -183,12 +185,12 @@ def to_model_rate(samples: np.ndarray, rate: int) -> np.ndarray:
     return x
 
 
-def frame_dbfs(x: np.ndarray) -> np.ndarray:
-    """Level of each non-overlapping HOP_LENGTH frame in dBFS, shape (frames,)."""
-    n = len(x) // HOP_LENGTH
+def frame_dbfs(x: np.ndarray, frame: int = HOP_LENGTH) -> np.ndarray:
+    """Level of each non-overlapping `frame`-sample frame in dBFS, shape (frames,)."""
+    n = len(x) // frame
     if n == 0:
         return np.full(1, -np.inf if not len(x) else 10 * np.log10(np.mean(x.astype(np.float64) ** 2) + 1e-20))
-    frames = x[: n * HOP_LENGTH].reshape(n, HOP_LENGTH).astype(np.float64)
+    frames = x[: n * frame].reshape(n, frame).astype(np.float64)
     return 10 * np.log10(np.mean(frames**2, axis=1) + 1e-20)
 
 

@@ -15,10 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .audio import SAMPLE_RATE, WINDOW_SAMPLES, fit_window
+from .settings import Settings
 
 
 @dataclass(frozen=True)
-class AugmentConfig:
+class AugmentConfig(Settings):
+    KIND = "augmentation"
+
     p_gain: float = 0.8  # random gain in +-gain_db
     gain_db: float = 12.0
     p_silence: float = 0.2  # pad up to max_silence_s of near-silence before or after
@@ -32,10 +35,6 @@ class AugmentConfig:
     p_reverb: float = 0.15  # synthetic exponential-decay room response
     rt60_s: tuple[float, float] = (0.1, 0.6)
 
-    def to_dict(self) -> dict[str, object]:
-        from dataclasses import asdict
-
-        return asdict(self)
 
 
 def gain(x: np.ndarray, db: float) -> np.ndarray:

@@ -32,7 +32,7 @@ class Calibration:
         """The raw score whose calibrated P(fake) is `p` (the inverse of p_fake)."""
         if not 0.0 < p < 1.0 or self.a == 0:
             raise ValueError(f"no score maps to P(fake) = {p} with slope {self.a}")
-        return (math.log(p / (1 - p)) - self.b) / self.a
+        return (logit(p) - self.b) / self.a
 
 
 def fit(scores: np.ndarray, labels: np.ndarray, l2: float = 1e-3, iterations: int = 50) -> Calibration:

@@ -17,16 +17,19 @@ the encoder weights, and the model refuses features of another configuration.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 
 from . import whisper
 from .audio import SAMPLE_RATE
+from .settings import Settings
 
 
 @dataclass(frozen=True)
-class FeatureConfig:
+class FeatureConfig(Settings):
+    KIND = "feature"
+
     frontend: str = "whisper-tiny.en-encoder"
     weights_sha256: str = whisper.WEIGHTS_SHA256
     sample_rate: int = SAMPLE_RATE
@@ -64,16 +67,6 @@ class FeatureConfig:
             whisper.load_encoder()
         except whisper.WhisperWeightsError as exc:
             raise ValueError(str(exc)) from None
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, object]) -> FeatureConfig:
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown feature settings {sorted(unknown)}")
-        return cls(**d)  # type: ignore[arg-type]
 
 
 def extract(waveforms: torch.Tensor, cfg: FeatureConfig = FeatureConfig()) -> torch.Tensor:

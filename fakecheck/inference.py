@@ -424,7 +424,7 @@ class Detector:
                            f"(< {MIN_SAMPLES / SAMPLE_RATE} s)", **common)  # type: ignore[arg-type]
         timeline = self._timeline(st.tokens, info.duration_s)
         speech_s = float(timeline.speech.sum()) * timeline.token_s
-        kbps = None if info.decoder == "memory" else conditions.lossy_kbps(info.path, info.decoder, info.duration_s)
+        kbps = conditions.lossy_kbps(info)
         warned = tuple(conditions.warnings(st.conditions, info.source_rate, kbps, speech_s))
         if not speech or speech_s < MIN_SPEECH_S:
             return Verdict(verdict="INCONCLUSIVE", p_fake=None, score=None, suspicious_start_s=None,

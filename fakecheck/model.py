@@ -16,17 +16,22 @@ that returns the softmax weights; explanations switch to the explicit one.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .settings import Settings
+
 LABEL_CONVENTION = "score is a logit of P(spoof): higher = more likely synthetic; p_fake = sigmoid(a * score + b)"
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(Settings):
+    KIND = "model"
+
     n_features: int = 1920  # per-frame feature size; must equal FeatureConfig.n_features (5 stages x 384)
     frames_per_token: int = 1  # one 40 ms feature frame per token: 100 tokens per 4 s window
     d_model: int = 64  # width of every token vector
@@ -46,16 +51,10 @@ class ModelConfig:
     def stage_width(self) -> int:
         return self.n_features // self.n_stages
 
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
-
     @classmethod
-    def from_dict(cls, d: dict[str, object]) -> ModelConfig:
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown model settings {sorted(unknown)}")
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
         # Checkpoints written before the token head existed have no such weights.
-        return cls(**{"token_head": False, **d})  # type: ignore[arg-type]
+        return super().from_dict({"token_head": False, **d})
 
 
 class SelfAttention(nn.Module):

@@ -10,8 +10,8 @@ is seen by one or two windows).  `find_segments` then reads the calibrated timel
     3. join marked runs separated by less than MERGE_GAP_S;
     4. keep runs of at least MIN_SEGMENT_S whose mean P(fake) reaches SEGMENT_CONFIDENCE.
 
-The constants were chosen on the calibration splices (benchmarks/experiments/cache_splices.py),
-never on the splice benchmark; docs/experiments.md has the figures.
+The constants were set before any benchmark ran and were not tuned on it; docs/experiments.md gives
+what the rule does on the calibration splices and on the splice benchmark.
 """
 
 from __future__ import annotations

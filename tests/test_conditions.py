@@ -86,9 +86,11 @@ def test_low_bitrate_mp3_is_heavily_compressed_and_flac_is_not(tmp_path, det):
     mp3, flac = tmp_path / "a.mp3", tmp_path / "a.flac"
     sf.write(mp3, x, SR, format="MP3", bitrate_mode="CONSTANT", compression_level=0.9)  # ~24 kbit/s at 16 kHz
     sf.write(flac, x, SR)
-    kbps = conditions.lossy_kbps(mp3, "libsndfile", 6.0)
+    from fakecheck import audio
+
+    kbps = conditions.lossy_kbps(audio.probe(mp3))
     assert kbps is not None and kbps < conditions.COMPRESSED_KBPS
-    assert conditions.lossy_kbps(flac, "libsndfile", 6.0) is None
+    assert conditions.lossy_kbps(audio.probe(flac)) is None
     assert any(w.startswith("heavily compressed") for w in det.analyse_file(mp3).warnings)
     assert not any(w.startswith("heavily compressed") for w in det.analyse_file(flac).warnings)
 

@@ -14,6 +14,7 @@ model (a sibling training; their conv and LSTM weights differ by 20-30 %, relati
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -29,19 +30,18 @@ from fakecheck import vad
 from fakecheck.features import FeatureConfig
 
 DATA = Path(__file__).parent / "data" / "silero_vad_reference.npz"
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
 CLIPS = ("real_arctic_a0007", "fake_piper_joe", "fake_arctic_a0007_world")
 SR = vad.SAMPLE_RATE
 
 
-# The reference's synthetic inputs, as scripts/make_vad_reference.py makes them (SHA-256 checked below).
-def tone(seconds: float = 4.0, hz: float = 440.0, amplitude: float = 0.5) -> np.ndarray:
-    t = np.arange(int(seconds * SR)) / SR
-    return (amplitude * np.sin(2 * np.pi * hz * t)).astype(np.float32)
-
-
-def noise(seconds: float = 4.0, std: float = 0.1, seed: int = 0) -> np.ndarray:
-    return (std * np.random.default_rng(seed).standard_normal(int(seconds * SR))).astype(np.float32)
+# The reference's synthetic inputs, made by the reference script's own tone() and noise() (SHA-256 checked below).
+_spec = importlib.util.spec_from_file_location("make_vad_reference", REPO / "scripts" / "make_vad_reference.py")
+assert _spec is not None and _spec.loader is not None
+_reference_script = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_reference_script)
+tone, noise = _reference_script.tone, _reference_script.noise
 
 
 def clip(name: str) -> np.ndarray:

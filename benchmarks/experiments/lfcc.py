@@ -21,17 +21,20 @@ model refuses features of another configuration.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import cast
 
 import torch
 
 from fakecheck.audio import HOP_LENGTH, N_FFT, SAMPLE_RATE, WIN_LENGTH
+from fakecheck.settings import Settings
 
 
 @dataclass(frozen=True)
-class FeatureConfig:
+class FeatureConfig(Settings):
+    KIND = "feature"
+
     sample_rate: int = SAMPLE_RATE
     n_fft: int = N_FFT
     win_length: int = WIN_LENGTH
@@ -52,15 +55,6 @@ class FeatureConfig:
         """Frames produced for n_samples (centred STFT): one per hop, plus one."""
         return 1 + n_samples // self.hop_length
 
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, object]) -> FeatureConfig:
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown feature settings {sorted(unknown)}")
-        return cls(**d)  # type: ignore[arg-type]
 
 
 def linear_filterbank(cfg: FeatureConfig) -> torch.Tensor:
