@@ -25,6 +25,7 @@ import torch
 from .calibration import Calibration
 from .features import FeatureConfig
 from .model import LABEL_CONVENTION, ModelConfig, SpoofTransformer
+from .whisper import N_LAYERS as N_ENCODER_BLOCKS
 
 FORMAT = "fakecheck-checkpoint"
 FORMAT_VERSION = 1
@@ -206,11 +207,14 @@ def from_dict(data: dict[str, Any], path: Path | None = None, sha256: str = "") 
         fcfg = FeatureConfig.from_dict(dict(data["feature_config"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelLoadError(f"{where} has an invalid configuration ({exc})") from None
-    if mcfg.n_features != fcfg.n_features or mcfg.n_stages != fcfg.n_stages:
+    if mcfg.n_features != fcfg.n_features or mcfg.input_stages != fcfg.n_stages:
         raise ModelLoadError(
-            f"{where}: model expects {mcfg.n_features} features in {mcfg.n_stages} stages but its feature config "
+            f"{where}: model expects {mcfg.n_features} features in {mcfg.input_stages} stages but its feature config "
             f"gives {fcfg.n_features} in {fcfg.n_stages}"
         )
+    if mcfg.encoder_blocks and fcfg.frozen_blocks + mcfg.encoder_blocks != N_ENCODER_BLOCKS:
+        raise ModelLoadError(f"{where}: {fcfg.frozen_blocks} frozen and {mcfg.encoder_blocks} fine-tuned encoder "
+                             f"blocks do not make Whisper's {N_ENCODER_BLOCKS}")
     try:
         fcfg.check_encoder()  # the front end's weights are present and are the ones this model was trained on
     except (ValueError, OSError) as exc:

@@ -36,6 +36,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 EXIT_OK, EXIT_FAKE, EXIT_USAGE, EXIT_INPUT_ERROR, EXIT_WRITE_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 
+DEFAULT_ENCODER_BLOCKS = 2  # = the shipped model's (models/MODEL_CARD.md); chosen on the validation split
+
 app = typer.Typer(
     name="fakecheck",
     help="Tell genuine speech from synthetic speech (TTS, voice conversion, vocoders), and show where the model looked.",
@@ -256,6 +258,8 @@ def train(
     workers: Annotated[int, typer.Option("--workers", min=0, help="Augmentation worker processes.")] = 1,
     no_augment: Annotated[bool, typer.Option("--no-augment", help="Disable waveform augmentation.")] = False,
     device: Annotated[str | None, typer.Option("--device", help="cpu, cuda, mps or auto.")] = None,
+    encoder_blocks: Annotated[int, typer.Option("--encoder-blocks", min=0, max=4, help="Fine-tune Whisper's top K encoder blocks (0: keep the encoder frozen).")] = DEFAULT_ENCODER_BLOCKS,
+    encoder_lr: Annotated[float, typer.Option("--encoder-lr", help="Peak learning rate of the fine-tuned encoder blocks.")] = 3e-5,
 ) -> None:
     """Train a model; validation EER every epoch, best checkpoint kept, calibrated on validation."""
     _check_train_out(out, force, resume)  # before torch and the data load: a typo costs nothing
@@ -304,7 +308,7 @@ def train(
                       "or pass a larger --val)", markup=False)
     cfg = training.TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
                                num_workers=workers, val_fraction=val_fraction,
-                               clips_per_epoch=clips_per_epoch)
+                               clips_per_epoch=clips_per_epoch, encoder_lr=encoder_lr)
     if no_augment:
         cfg.augment = None
     provenance = {"command": " ".join(["fakecheck", *sys.argv[1:]]), "data": [str(d) for d in data],
@@ -314,8 +318,9 @@ def train(
                   "val_systems": sorted({r.system for r in val_rows if r.label == 1})}
     hook = _train_hook(err) if rank == 0 else None
     try:
-        ckpt = training.train(train_rows, val_rows, out, cfg, resume=resume, device=device, hook=hook,
-                              provenance=provenance)
+        feature_cfg, model_cfg = training.configs_for(encoder_blocks)
+        ckpt = training.train(train_rows, val_rows, out, cfg, model_cfg, feature_cfg, resume=resume, device=device,
+                              hook=hook, provenance=provenance)
     except training.TrainingError as exc:
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
@@ -352,21 +357,23 @@ def _train_hook(err: Console) -> Any:
     def hook(e: dict[str, Any]) -> None:
         kind = e["event"]
         if kind == "start":
-            err.print(f"model: {e['params']:,} parameters on {e['device']}; {e['n_train']} training and "
+            err.print(f"model: {e['params']:,} parameters on {e['device']} in {e['precision']}"
+                      f"{' (native bf16 on this CPU)' if e['precision'] == 'bfloat16' and e['device'] == 'cpu' else ''}, "
+                      f"{e['encoder_blocks']} Whisper blocks fine-tuned; {e['n_train']} training and "
                       f"{e['n_val']} validation clips", markup=False)
         elif kind == "decoded":
             err.print(f"decoded in {e['seconds']:.0f} s; {len(e['errors'])} clips skipped", markup=False)
             for line in e["errors"][:5]:
                 err.print(f"  skipped {line}", markup=False, soft_wrap=True)
         elif kind == "step" and err.is_terminal:
-            err.print(f"epoch {e['epoch'] + 1} step {e['step']}/{e['steps']} loss {e['loss']:.3f}", end="\r",
+            err.print(f"epoch {e['epoch']} step {e['step']}/{e['steps']} loss {e['loss']:.3f}", end="\r",
                       markup=False)
         elif kind == "epoch":
             mark = " *" if e["improved"] else ""
-            err.print(f"epoch {e['epoch'] + 1}: loss {e['train_loss']:.3f}, val EER {e['val_eer']:.2%}, "
+            err.print(f"epoch {e['epoch']}: loss {e['train_loss']:.3f}, val EER {e['val_eer']:.2%}, "
                       f"{e['epoch_seconds']:.0f} s{mark}", markup=False)
         elif kind == "resumed":
-            err.print(f"resuming at epoch {e['epoch'] + 1}", markup=False)
+            err.print(f"resuming at epoch {e['epoch']}" + (f", step {e['step'] + 1}" if e.get('step') else ""), markup=False)
     return hook
 
 

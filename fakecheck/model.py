@@ -1,6 +1,8 @@
 """A compact transformer that turns per-frame features into a real/fake score.
 
     features (B, T, F)                      T = 100 frames of 40 ms, F = 5 Whisper stages x 384
+    [fine-tuned models: T = 200 frames of 20 ms, F = the frozen stages; EncoderTop runs Whisper's
+     top encoder_blocks blocks (trainable) on the last one and adds their stages: 5 x 384 again]
     -> stage mix: LayerNorm each stage, softmax-weighted sum     (B, T, 384)
     -> stack FRAMES_PER_TOKEN frames        (B, N, 384), N = T tokens of 40 ms
     -> linear embedding + sinusoidal positions   (B, N, d_model)
@@ -40,7 +42,8 @@ class ModelConfig(Settings):
     d_ff: int = 128  # hidden width of each feed-forward layer
     dropout: float = 0.1  # on attention weights, residual branches and the embedding
     max_tokens: int = 1024  # longest sequence the positional table covers
-    n_stages: int = 5  # each frame holds n_stages stage vectors side by side, mixed by learned weights
+    n_stages: int = 5  # stages mixed by learned weights: the input's, plus one per fine-tuned encoder block
+    encoder_blocks: int = 0  # Whisper's top blocks fine-tuned inside this model (0: the encoder is all frozen)
     token_head: bool = True  # one spoof logit per token (partial-fake localisation) beside the clip head
 
     @property
@@ -48,13 +51,40 @@ class ModelConfig(Settings):
         return self.d_model // self.n_heads
 
     @property
+    def input_stages(self) -> int:
+        """Stages the feature extractor supplies side by side in each input frame."""
+        return self.n_stages - self.encoder_blocks
+
+    @property
     def stage_width(self) -> int:
-        return self.n_features // self.n_stages
+        return self.n_features // self.input_stages
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
         # Checkpoints written before the token head existed have no such weights.
         return super().from_dict({"token_head": False, **d})
+
+
+class EncoderTop(nn.Module):
+    """Whisper's top `encoder_blocks` blocks and its final LayerNorm, as trainable layers.
+
+    They start as the bundled encoder's weights (load_whisper_top) and are fine-tuned with a lower
+    learning rate than the rest; the checkpoint carries them, so the model file alone says what
+    they became.  Input: the last frozen stage (B, T20, 384); output: one stage per block."""
+
+    def __init__(self, n_blocks: int, width: int):
+        super().__init__()
+        from .whisper import Block as WhisperBlock  # torch-only module, no weights loaded here
+
+        self.blocks = nn.ModuleList(WhisperBlock() for _ in range(n_blocks))
+        self.norm = nn.LayerNorm(width)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        stages = []
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            stages.append(self.norm(x) if i == len(self.blocks) - 1 else x)  # as Whisper: norm after the last
+        return stages
 
 
 class SelfAttention(nn.Module):
@@ -140,7 +170,9 @@ class SpoofTransformer(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
-        assert cfg.n_features % cfg.n_stages == 0, "n_features must be n_stages equal parts"
+        assert 0 <= cfg.encoder_blocks < cfg.n_stages, "encoder_blocks must leave at least one input stage"
+        assert cfg.n_features % cfg.input_stages == 0, "n_features must be input_stages equal parts"
+        self.encoder_top = EncoderTop(cfg.encoder_blocks, cfg.stage_width) if cfg.encoder_blocks else None
         # One logit per front-end stage; softmax makes them a weighted average (all equal at start).
         self.stage_logits = nn.Parameter(torch.zeros(cfg.n_stages)) if cfg.n_stages > 1 else None
         self.embed = nn.Linear(cfg.stage_width * cfg.frames_per_token, cfg.d_model)
@@ -152,6 +184,19 @@ class SpoofTransformer(nn.Module):
         self.head = nn.Linear(cfg.d_model, 1)  # pooled vector -> spoof logit
         self.token_head = nn.Linear(cfg.d_model, 1) if cfg.token_head else None  # each token -> spoof logit
         self.apply(self._init_weights)
+
+    def load_whisper_top(self, encoder: nn.Module) -> None:
+        """Start the fine-tuned blocks from the frozen encoder's top blocks and final norm."""
+        if self.encoder_top is None:
+            return
+        k = self.cfg.encoder_blocks
+        for mine, theirs in zip(self.encoder_top.blocks, encoder.blocks[-k:], strict=True):  # type: ignore[union-attr]
+            mine.load_state_dict(theirs.state_dict())
+        self.encoder_top.norm.load_state_dict(encoder.norm.state_dict())  # type: ignore[union-attr]
+
+    def encoder_parameters(self) -> list[nn.Parameter]:
+        """The fine-tuned Whisper weights (trained with a lower learning rate than the head)."""
+        return list(self.encoder_top.parameters()) if self.encoder_top is not None else []
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
@@ -174,10 +219,18 @@ class SpoofTransformer(nn.Module):
         """The softmax weight of each front-end stage (all 1 for a single-stage front end)."""
         return self.stage_logits.softmax(0) if self.stage_logits is not None else torch.ones(1)
 
+    def all_stages(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, T, input_stages * W) -> (B, T, n_stages * W): the fine-tuned blocks' stages appended."""
+        if self.encoder_top is None:
+            return features
+        top = self.encoder_top(features[..., -self.cfg.stage_width:])
+        return torch.cat([features, *[t.to(features.dtype) for t in top]], dim=-1)
+
     def tokens(self, features: torch.Tensor) -> torch.Tensor:
         """(B, T, F) -> (B, T // frames_per_token, frames_per_token * W); leftover frames are dropped."""
         B, T, Fdim = features.shape
         assert Fdim == self.cfg.n_features, f"expected {self.cfg.n_features} features per frame, got {Fdim}"
+        features = self.all_stages(features)
         n = T // self.cfg.frames_per_token
         assert 0 < n <= self.cfg.max_tokens, f"{T} frames give {n} tokens; allowed 1..{self.cfg.max_tokens}"
         return self.mix_stages(features[:, : n * self.cfg.frames_per_token]).reshape(B, n, -1)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import audio, calibration, metrics, splice
+from . import audio, calibration, metrics, precision, splice, whisper
 from .augment import AugmentConfig, augment, random_crop
 from .checkpoint import Checkpoint, ModelLoadError, atomic_save, read_data, remove_stale_temps
 from .checkpoint import save as save_checkpoint
@@ -48,6 +48,9 @@ class TrainConfig:
     splice_prob: float = 0.3  # share of windows made into synthetic splices for the token head (fakecheck.splice)
     token_weight: float = 1.0  # weight of the per-token loss beside the clip loss
     val_fraction: float = 0.2  # of rows held out by source when no --val is given
+    encoder_lr: float = 3e-5  # peak learning rate of the fine-tuned Whisper blocks (lower than the head's)
+    matched_bonafide_share: float = 0.5  # bona fide draws matched to the fakes of their own source
+    save_every: int = 100  # steps between training-state saves inside an epoch (resume after a kill)
     augment: AugmentConfig | None = field(default_factory=AugmentConfig)  # None: no augmentation
 
     def to_dict(self) -> dict[str, Any]:
@@ -232,16 +235,43 @@ class CropDataset(torch.utils.data.Dataset):
         return sp.samples, sp.fake
 
 
-def sampling_weights(labels: np.ndarray, systems: Sequence[str]) -> np.ndarray:
+def sampling_weights(labels: np.ndarray, systems: Sequence[str], sources: Sequence[str] | None = None,
+                     matched_share: float = 0.0) -> np.ndarray:
     """Draw probabilities: each class half the time; within a class, a system with n clips
-    weighs sqrt(n), so a few large systems (or generated sets) cannot drown the many small ones."""
+    weighs sqrt(n), so a few large systems (or generated sets) cannot drown the many small ones.
+
+    With `sources` and `matched_share` > 0, that share of the bona fide draws goes to the real
+    recordings of sources that also hold fakes (a demo page's ground truth: the studio voices its
+    fakes imitate), each such source in proportion to its fakes' draws.  Otherwise a studio voice
+    is seen mostly as a fake, and "studio voice" becomes a definition of fake."""
     sys_count: dict[tuple[int, str], int] = {}
     for lab, s in zip(labels.tolist(), systems, strict=True):
         sys_count[(lab, s)] = sys_count.get((lab, s), 0) + 1
     w = np.array([1 / math.sqrt(sys_count[(lab, s)]) for lab, s in zip(labels.tolist(), systems, strict=True)])
     for c in (0, 1):
         w[labels == c] *= 0.5 / w[labels == c].sum()
+    if sources is not None and matched_share > 0:
+        w = _match_bonafide_to_fakes(w, labels, systems, np.asarray(sources), matched_share)
     return w / w.sum()
+
+
+def _match_bonafide_to_fakes(w: np.ndarray, labels: np.ndarray, systems: Sequence[str], sources: np.ndarray,
+                             share: float) -> np.ndarray:
+    """Move `share` of the bona fide mass onto sources with both classes, in proportion to their spoof mass."""
+    bona, spoof = labels == 0, labels == 1
+    both = sorted(set(sources[bona].tolist()) & set(sources[spoof].tolist()))
+    if not both:
+        return w
+    matched = np.zeros_like(w)
+    for src in both:
+        here = bona & (sources == src)
+        within = np.array([1 / math.sqrt(max(1, int(np.sum(here & (np.asarray(systems) == systems[i])))))
+                           for i in np.nonzero(here)[0]])  # sqrt rule among the source's corpora
+        matched[here] = w[spoof & (sources == src)].sum() * within / within.sum()
+    matched *= 0.5 / matched.sum()
+    out = w.copy()
+    out[bona] = (1 - share) * w[bona] + share * matched[bona]
+    return out
 
 
 def epoch_draws(weights: np.ndarray, n: int, seed: int, epoch: int) -> list[tuple[int, int]]:
@@ -299,6 +329,27 @@ def validation_report(scores: np.ndarray, rows: Sequence[Row], cal: calibration.
     return report
 
 
+def configs_for(encoder_blocks: int, **model: Any) -> tuple[FeatureConfig, ModelConfig]:
+    """The feature extractor and model for fine-tuning Whisper's top `encoder_blocks` blocks (0: all frozen).
+
+    Fine-tuned blocks run on Whisper's 20 ms frames, so the features come at 20 ms and the model
+    joins two frames per token: tokens stay 40 ms, as before."""
+    fcfg = FeatureConfig.for_finetuning(encoder_blocks)
+    mcfg = ModelConfig(n_features=fcfg.n_features, encoder_blocks=encoder_blocks,
+                       frames_per_token=2 if encoder_blocks else 1, **model)
+    return fcfg, mcfg
+
+
+def make_optimizer(model: SpoofTransformer, cfg: TrainConfig) -> torch.optim.AdamW:
+    """AdamW with two groups: the fine-tuned Whisper blocks at cfg.encoder_lr, the rest at cfg.lr.
+    Each group keeps its peak in "peak_lr"; the schedule scales both alike."""
+    encoder = {id(p) for p in model.encoder_parameters()}
+    groups = [{"params": [p for p in model.parameters() if id(p) not in encoder], "peak_lr": cfg.lr, "lr": cfg.lr}]
+    if encoder:
+        groups.append({"params": model.encoder_parameters(), "peak_lr": cfg.encoder_lr, "lr": cfg.encoder_lr})
+    return torch.optim.AdamW(groups, weight_decay=cfg.weight_decay)
+
+
 # -- the loop ------------------------------------------------------------------------------
 def _dist() -> tuple[int, int]:
     if torch.distributed.is_available() and torch.distributed.is_initialized():
@@ -331,10 +382,16 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
     if world > 1 and dev.type == "cuda":  # one GPU per process under torchrun
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
         torch.cuda.set_device(dev)
+    if model_cfg.encoder_blocks and feature_cfg.frozen_blocks + model_cfg.encoder_blocks != whisper.N_LAYERS:
+        raise TrainingError("the frozen and fine-tuned encoder blocks must add up to Whisper's 4")
     torch.manual_seed(cfg.seed)
-    model = SpoofTransformer(model_cfg).to(dev)
+    model = SpoofTransformer(model_cfg)
+    model.load_whisper_top(whisper.load_encoder())
+    model.to(dev)
+    dtype = precision.training_dtype(dev)
     emit({"event": "start", "params": model.n_params(), "device": str(dev), "n_train": len(train_rows),
-          "n_val": len(val_rows)})
+          "n_val": len(val_rows), "precision": str(dtype).removeprefix("torch."),
+          "encoder_blocks": model_cfg.encoder_blocks})
 
     t0 = time.time()
     train_clips, train_errors = load_clips(train_rows, emit)
@@ -342,7 +399,8 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
     keep = [i for i, c in enumerate(train_clips) if len(c)]
     train_clips = [train_clips[i] for i in keep]
     train_labels = np.array([train_rows[i].label for i in keep])
-    weights = sampling_weights(train_labels, [train_rows[i].system for i in keep])
+    weights = sampling_weights(train_labels, [train_rows[i].system for i in keep],
+                               [train_rows[i].source for i in keep], cfg.matched_bonafide_share)
     vkeep = [i for i, c in enumerate(val_clips) if len(c)]
     val_clips = [val_clips[i] for i in vkeep]
     val_rows = [val_rows[i] for i in vkeep]
@@ -350,8 +408,8 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
 
     steps_per_epoch = math.ceil((cfg.clips_per_epoch or len(train_clips)) / (cfg.batch_size * world))
     total_steps = steps_per_epoch * cfg.epochs
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    start_epoch, best_eer, best_loss, bad_epochs, history = 0, math.inf, math.inf, 0, []
+    opt = make_optimizer(model, cfg)
+    start_epoch, start_step, best_eer, best_loss, bad_epochs, history = 0, 0, math.inf, math.inf, 0, []
     if resume:
         if not state_path.is_file():
             raise TrainingError(f"--resume: no training state at {state_path}")
@@ -364,12 +422,14 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
         start_epoch, best_eer, bad_epochs = int(st["epoch"]) + 1, float(st["best_eer"]), int(st["bad_epochs"])
         best_loss = float(st.get("best_loss", math.inf))
         history = list(st["history"])
-        emit({"event": "resumed", "epoch": start_epoch})
+        if "step" in st:  # saved inside an epoch: finish that epoch from the next batch
+            start_epoch, start_step = int(st["epoch"]), int(st["step"])
+        emit({"event": "resumed", "epoch": start_epoch + 1, "step": start_step})
     if rank == 0:
         # The log must agree with the state: drop epochs the state does not know (a kill between
         # the log write and the state write), and start afresh when not resuming.
         kept = [line for line in (log_path.read_text(encoding="utf-8").splitlines() if resume and log_path.exists()
-                                  else []) if json.loads(line)["epoch"] < start_epoch]
+                                  else []) if json.loads(line)["epoch"] <= start_epoch]
         log_path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
     ddp_model: torch.nn.Module = model
     if world > 1:
@@ -384,30 +444,36 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
         if bad_epochs >= cfg.patience:
             break
         torch.manual_seed(cfg.seed * 1000 + epoch)  # dropout masks: same run, same masks
-        draws = epoch_draws(weights, n_draws, cfg.seed, epoch)[rank::world]
+        first = start_step if epoch == start_epoch else 0
+        draws = epoch_draws(weights, n_draws, cfg.seed, epoch)[rank::world][first * cfg.batch_size:]
         loader = torch.utils.data.DataLoader(
             dataset, batch_size=cfg.batch_size, sampler=draws, num_workers=cfg.num_workers,
             persistent_workers=False, drop_last=False,
         )
         model.train()
         t_epoch, losses = time.time(), []
-        for step, (x, y, token_y) in enumerate(loader):
+        for step, (x, y, token_y) in enumerate(loader, start=first):
             global_step = epoch * steps_per_epoch + step
             for g in opt.param_groups:
-                g["lr"] = lr_at(global_step, total_steps, int(cfg.warmup_epochs * steps_per_epoch), cfg.lr)
+                g["lr"] = lr_at(global_step, total_steps, int(cfg.warmup_epochs * steps_per_epoch), g["peak_lr"])
             x, y, token_y = x.to(dev), y.to(dev), token_y.to(dev)
-            pred = ddp_model(extract(x, feature_cfg))
-            loss = F.binary_cross_entropy_with_logits(pred.score, y)
+            with precision.autocast(dev, dtype):
+                pred = ddp_model(extract(x, feature_cfg))
+            loss = F.binary_cross_entropy_with_logits(pred.score.float(), y)
             if pred.token_scores is not None:
                 n = min(pred.token_scores.shape[1], token_y.shape[1])
-                loss = loss + cfg.token_weight * F.binary_cross_entropy_with_logits(pred.token_scores[:, :n],
-                                                                                     token_y[:, :n])
+                loss = loss + cfg.token_weight * F.binary_cross_entropy_with_logits(
+                    pred.token_scores[:, :n].float(), token_y[:, :n])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             losses.append(float(loss.detach()))
-            emit({"event": "step", "epoch": epoch, "step": step + 1, "steps": steps_per_epoch, "loss": losses[-1]})
+            emit({"event": "step", "epoch": epoch + 1, "step": step + 1, "steps": steps_per_epoch, "loss": losses[-1]})
+            if rank == 0 and cfg.save_every and (step + 1) % cfg.save_every == 0 and step + 1 < steps_per_epoch:
+                atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
+                             "step": step + 1, "best_eer": best_eer, "best_loss": best_loss,
+                             "bad_epochs": bad_epochs, "history": history}, state_path)
         train_seconds = time.time() - t_epoch
         if rank == 0:
             model.eval()
@@ -418,7 +484,7 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
             eer = metrics.compute_eer(bona, spoof)[0]
             s_ok, y_ok = torch.as_tensor(scores[ok]), torch.as_tensor(labels[ok], dtype=torch.float64)
             val_loss = float(F.binary_cross_entropy_with_logits(s_ok, y_ok))
-            record = {"epoch": epoch, "train_loss": float(np.mean(losses)), "val_eer": eer, "val_loss": val_loss,
+            record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else math.nan, "val_eer": eer, "val_loss": val_loss,
                       "epoch_seconds": train_seconds, "lr": opt.param_groups[0]["lr"]}
             history.append(record)
             # Ties in EER are common on small validation sets (EER 0 early on); break them by loss.
@@ -430,7 +496,8 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
                 best.model.load_state_dict(model.state_dict())
                 best.token_calibration = fit_token_calibration(best, val_clips, labels)
                 best.metrics = validation_report(scores, val_rows, cal, best.threshold)
-                best.provenance = {**(provenance or {}), "epoch": epoch, "train_config": cfg.to_dict(),
+                best.provenance = {**(provenance or {}), "epoch": epoch + 1, "train_config": cfg.to_dict(),
+                                   "precision": str(dtype).removeprefix("torch."),
                                    "n_train": len(train_clips), "n_val": len(val_clips),
                                    "params": model.n_params()}
                 save_checkpoint(best, out)

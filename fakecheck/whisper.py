@@ -97,7 +97,9 @@ def log_mel(waveforms: torch.Tensor) -> torch.Tensor:
     return (logm + 4.0) / 4.0
 
 
-class _Block(nn.Module):
+class Block(nn.Module):
+    """One pre-norm Whisper encoder block (also the model's fine-tuned layers, model.EncoderTop)."""
+
     def __init__(self) -> None:
         super().__init__()
         self.attn_norm = nn.LayerNorm(WIDTH)
@@ -136,19 +138,22 @@ class WhisperEncoder(nn.Module):
         self.conv1 = nn.Conv1d(N_MELS, WIDTH, 3, padding=1)
         self.conv2 = nn.Conv1d(WIDTH, WIDTH, 3, stride=2, padding=1)
         self.register_buffer("positions", torch.zeros(1500, WIDTH), persistent=False)
-        self.blocks = nn.ModuleList(_Block() for _ in range(N_LAYERS))
+        self.blocks = nn.ModuleList(Block() for _ in range(N_LAYERS))
         self.norm = nn.LayerNorm(WIDTH)
 
-    def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
-        """(B, samples) -> (B, N_STAGES, ceil((samples // 160) / 2), 384)."""
-        return self.stages_from_log_mel(log_mel(normalise_level(waveforms)))
+    def forward(self, waveforms: torch.Tensor, n_blocks: int = N_LAYERS) -> torch.Tensor:
+        """(B, samples) -> (B, n_blocks + 1, ceil((samples // 160) / 2), 384).
 
-    def stages_from_log_mel(self, mel: torch.Tensor) -> torch.Tensor:
+        `n_blocks` < N_LAYERS stops after the lower blocks: the model fine-tunes the rest
+        (fakecheck.model.EncoderTop), so they run there, with gradients, and not here."""
+        return self.stages_from_log_mel(log_mel(normalise_level(waveforms)), n_blocks)
+
+    def stages_from_log_mel(self, mel: torch.Tensor, n_blocks: int = N_LAYERS) -> torch.Tensor:
         x = F.gelu(self.conv2(F.gelu(self.conv1(mel))))  # (B, 384, T)
         x = x.transpose(1, 2)
         x = x + self.positions[: x.shape[1]]
         stages = [x]
-        for i, block in enumerate(self.blocks):
+        for i, block in enumerate(self.blocks[:n_blocks]):
             x = block(x)
             stages.append(self.norm(x) if i == N_LAYERS - 1 else x)
         return torch.stack(stages, dim=1)

@@ -43,7 +43,8 @@ def test_sources_systems_and_speakers_never_straddle_the_split() -> None:
         clip("b3", "spoof", "hifigan", "repoB"), clip("b4", "bonafide", "vctk", "repoB", "p2"),
         clip("c1", "spoof", "world", "repoC"),
     ]
-    res = M.assign_splits(clips, validation_sources={"repoA"}, held_out_systems={"world"})
+    res = M.assign_splits(clips, validation_sources={"repoA"}, held_out_systems={"world"}, validation_speakers={},
+                          max_source_share=1.0)
     split = {c.path: c.split for c in res.clips}
     assert split["a3"] == "validation"  # only seen in a validation source
     assert "a2" not in split  # hifigan: 2 training clips beat 1 validation clip
@@ -57,9 +58,40 @@ def test_sources_systems_and_speakers_never_straddle_the_split() -> None:
 
 def test_tie_goes_to_validation_and_reasons_are_given() -> None:
     clips = [clip("a", "spoof", "x", "val"), clip("b", "spoof", "x", "train")]
-    res = M.assign_splits(clips, validation_sources={"val"}, held_out_systems=())
+    res = M.assign_splits(clips, validation_sources={"val"}, held_out_systems=(), validation_speakers={})
     assert [c.path for c in res.clips] == ["a"]
     assert "belongs to validation" in res.excluded[0][1]
+
+
+def test_speaker_split_corpus_sends_the_first_speakers_by_hash_to_validation() -> None:
+    clips = [clip(f"s{k}_{i}", "bonafide", "oneSource", "repoS", f"spk{k}") for k in range(6) for i in range(3)]
+    clips += [clip("t1", "spoof", "tts", "repoT"), clip("v1", "spoof", "vc", "repoV")]
+    res = M.assign_splits(clips, validation_sources={"repoV"}, held_out_systems=(),
+                          validation_speakers={"oneSource": 2}, max_source_share=1.0)
+    val_speakers = {c.speaker for c in res.clips if c.split == "validation" and c.label == "bonafide"}
+    assert len(val_speakers) == 2 and not res.excluded
+    train_speakers = {c.speaker for c in res.clips if c.split == "train" and c.label == "bonafide"}
+    assert not val_speakers & train_speakers and len(train_speakers) == 4
+    # the choice depends on names only: shuffling the rows changes nothing
+    again = M.assign_splits(clips[::-1], validation_sources={"repoV"}, held_out_systems=(),
+                            validation_speakers={"oneSource": 2}, max_source_share=1.0)
+    assert {c.path: c.split for c in again.clips} == {c.path: c.split for c in res.clips}
+
+
+def test_source_cap_keeps_every_validation_source_under_its_share() -> None:
+    assert M.source_cap([600, 100, 80, 60, 50, 40], 0.2) <= 0.2 * sum(min(n, M.source_cap([600, 100, 80, 60, 50, 40],
+                                                                                         0.2)) for n in
+                                                                     [600, 100, 80, 60, 50, 40])
+    clips = [clip(f"w{i}", "bonafide", "wake", "big", f"w{i}") for i in range(50)]
+    clips += [clip(f"o{k}_{i}", "bonafide", f"c{k}", f"src{k}", f"o{k}") for k in range(5) for i in range(5)]
+    res = M.assign_splits(clips, validation_sources={"big", *(f"src{k}" for k in range(5))}, held_out_systems=(),
+                          validation_speakers={})
+    counts: dict[str, int] = {}
+    for c in res.clips:
+        counts[c.source] = counts.get(c.source, 0) + 1
+    assert max(counts.values()) <= 0.2 * sum(counts.values()) + 1e-9
+    assert counts["big"] < 50 and all(counts[f"src{k}"] == 5 for k in range(5))
+    assert all("validation cap" in why for _, why in res.excluded)
 
 
 def test_leaks_finds_a_shared_system() -> None:
@@ -96,9 +128,26 @@ def test_committed_manifest_columns_targets_and_no_leaks() -> None:
     s = M.summary(clips)
     assert s["hours"] >= 20 and s["hours_bonafide"] >= 8
     assert s["bonafide_speakers"] >= 300 and s["spoof_systems"] >= 150 and s["languages"] >= 8
-    val_bona_sources = {c.source for c in clips if c.split == "validation" and c.label == "bonafide"}
+    by_source = [c for c in clips if c.system not in M.VALIDATION_SPEAKERS]  # the others are split by speaker
+    val_bona_sources = {c.source for c in by_source if c.split == "validation" and c.label == "bonafide"}
     assert sum(c.split == "validation" and c.label == "bonafide" for c in clips) >= 500
-    assert not val_bona_sources & {c.source for c in clips if c.split == "train"}
+    assert not val_bona_sources & {c.source for c in by_source if c.split == "train"}
+
+
+def test_committed_validation_sees_six_kinds_of_real_speech_none_above_its_share() -> None:
+    """Issue 18: studio read speech, audiobooks, spontaneous, non-native, phone-band and device recordings."""
+    clips = [c for c in M.read_manifest(str(COMMITTED)) if c.split == "validation" and c.label == "bonafide"]
+    corpora = {c.system for c in clips}
+    assert {"vctk", "libritts"} <= corpora  # studio read speech (demo pages' ground truth)
+    assert {"librispeech", "mls"} <= corpora  # audiobooks
+    assert "mfa_test_recordings" in corpora  # spontaneous: laughter, fillers, creaky voice
+    assert "speechocean762" in corpora  # non-native English
+    assert any(c.system == "pyaudioanalysis_samples" and "3_class" in c.path for c in clips)  # 8 kHz phone band
+    assert "picovoice_wakeword" in corpora  # device recordings
+    counts: dict[str, int] = {}
+    for c in clips:
+        counts[c.source] = counts.get(c.source, 0) + 1
+    assert max(counts.values()) <= M.MAX_VALIDATION_SOURCE_SHARE * len(clips)
 
 
 def test_committed_manifest_is_what_the_split_rules_give() -> None:

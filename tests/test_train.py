@@ -51,7 +51,7 @@ def test_train_writes_calibrated_self_describing_checkpoint(tmp_path):
     assert 0.0 <= ck.metrics["eer"] <= 1.0 and "per_system" in ck.metrics
     assert ck.provenance["data"] == ["x"] and "train_config" in ck.provenance
     log = [json.loads(line) for line in (tmp_path / "m.pt.metrics.jsonl").read_text().splitlines()]
-    assert [r["epoch"] for r in log] == [0, 1]
+    assert [r["epoch"] for r in log] == [1, 2]  # counted from 1, as the console does
     assert any(e["event"] == "epoch" for e in events)
 
 
@@ -70,7 +70,7 @@ def test_seed_makes_runs_identical_and_resume_continues(tmp_path):
     train.train(rows, rows, c, train.TrainConfig(**{**quick_cfg(seed=3).__dict__, "epochs": 3}), model_cfg=TINY,
                 resume=True)
     log = [json.loads(line)["epoch"] for line in (tmp_path / "c.pt.metrics.jsonl").read_text().splitlines()]
-    assert log == [0, 1, 2]
+    assert log == [1, 2, 3]
 
 
 def test_resume_without_state_is_a_clear_error(tmp_path):

