@@ -3,14 +3,21 @@
 A checkpoint is one torch.save'd dict of plain values and tensors:
     format, format_version, model_config, feature_config, label_convention,
     calibration {a, b}, token_calibration {a, b} (for the per-token head; absent in old files),
-    threshold (on p_fake), provenance {...}, metrics {...}, state_dict
+    threshold (on p_fake), provenance {...}, metrics {...}, state_dict,
+    content_sha256 (absent in files written before issue 21)
 Loading uses torch.load(weights_only=True): a file carrying a pickled object
 (code) is refused before anything in it runs.  Writes are atomic (temp file + rename).
+
+Tamper evidence: `content_sha256` is the SHA-256 of every tensor (name, dtype, shape, bytes) and of
+every other field (canonical JSON), computed at save and checked at load, so a flipped byte in the
+weights or in the calibration is refused.  Non-finite weights are refused too.  A file without the
+field still loads, with `Checkpoint.unverified` set, for the caller to say so (the library never prints).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import secrets
@@ -49,7 +56,14 @@ class Checkpoint:
     provenance: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
-    sha256: str = ""
+    sha256: str = ""  # of the file
+    content_sha256: str = ""  # of the contents, verified at load ("" for a file written before issue 21)
+    bundled: bool = False  # the bundled model, verified by its whole-file SHA-256 instead
+
+    @property
+    def unverified(self) -> bool:
+        """A file that predates content hashes: its contents could not be checked (the caller says so)."""
+        return self.path is not None and not self.content_sha256 and not self.bundled
 
     @property
     def name(self) -> str:
@@ -60,6 +74,11 @@ class Checkpoint:
         return (self.token_calibration or self.calibration).p_fake(scores)
 
     def to_dict(self) -> dict[str, Any]:
+        data = self._fields()
+        data["content_sha256"] = content_digest(data)
+        return data
+
+    def _fields(self) -> dict[str, Any]:
         return {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -74,6 +93,43 @@ class Checkpoint:
             "metrics": self.metrics,
             "state_dict": {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()},
         }
+
+
+CONTENT_HASH_KEY = "content_sha256"
+
+
+def content_digest(data: dict[str, Any]) -> str:
+    """SHA-256 of a checkpoint dict's contents, the hash field itself left out.
+
+    Tensors count by name, dtype, shape and bytes (in name order); every other field as canonical
+    JSON, so the digest does not depend on how torch laid out the zip archive.
+    """
+    h = hashlib.sha256()
+    rest = {k: v for k, v in data.items() if k not in ("state_dict", CONTENT_HASH_KEY)}
+    h.update(json.dumps(rest, sort_keys=True, default=repr, allow_nan=True).encode())
+    for name, t in sorted(dict(data.get("state_dict") or {}).items()):
+        if not isinstance(t, torch.Tensor):
+            h.update(f"\0{name}:{t!r}".encode())
+            continue
+        t = t.detach().cpu().contiguous()
+        h.update(f"\0{name}:{t.dtype}:{tuple(t.shape)}\0".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def _check_contents(data: dict[str, Any], where: object) -> str:
+    """Verify the content hash (when present) and refuse non-finite weights; returns the hash or ""."""
+    stored = data.get(CONTENT_HASH_KEY)
+    if stored is not None:
+        got = content_digest(data)
+        if not isinstance(stored, str) or got != stored:
+            raise ModelLoadError(f"model {where} fails its content check (SHA-256 {got[:16]}..., recorded "
+                                 f"{str(stored)[:16]}...): the file was damaged or altered after it was saved")
+    for name, t in dict(data.get("state_dict") or {}).items():
+        if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise ModelLoadError(f"model {where} has non-finite weights (NaN or Inf in {name}): "
+                                 "the file is damaged or the training diverged")
+    return stored or ""
 
 
 def _create_temp(path: Path) -> tuple[int, str]:
@@ -202,6 +258,7 @@ def from_dict(data: dict[str, Any], path: Path | None = None, sha256: str = "") 
     if data.get("format_version") != FORMAT_VERSION:
         version = data.get("format_version")
         raise ModelLoadError(f"{where} has format version {version}; this fakecheck reads {FORMAT_VERSION}")
+    content = _check_contents(data, where)  # before the fields are trusted
     try:
         mcfg = ModelConfig.from_dict(dict(data["model_config"]))
         fcfg = FeatureConfig.from_dict(dict(data["feature_config"]))
@@ -238,7 +295,7 @@ def from_dict(data: dict[str, Any], path: Path | None = None, sha256: str = "") 
     if not (all(math.isfinite(v) for v in finite) and 0.0 < threshold < 1.0):
         raise ModelLoadError(f"{where}: calibration or threshold is not a finite, valid number")
     return Checkpoint(model, fcfg, calibration, threshold, token_calibration, dict(data.get("provenance") or {}),
-                      dict(data.get("metrics") or {}), path, sha256)
+                      dict(data.get("metrics") or {}), path, sha256, content)
 
 
 def load(path: str | os.PathLike[str] | None = None) -> Checkpoint:
@@ -253,4 +310,14 @@ def load(path: str | os.PathLike[str] | None = None) -> Checkpoint:
             f"the bundled model {p} fails its SHA-256 check (got {digest[:16]}..., expected "
             f"{BUNDLED_MODEL_SHA256[:16]}...): the file is damaged or was replaced"
         )
-    return from_dict(read_data(p), p, digest)
+    ckpt = from_dict(read_data(p), p, digest)
+    ckpt.bundled = bundled
+    return ckpt
+
+
+def unverified_notice(ckpt: Checkpoint) -> str:
+    """The one line a caller shows for a checkpoint whose contents could not be verified ("" if they were)."""
+    if not ckpt.unverified:
+        return ""
+    return (f"notice: {ckpt.path} has no content hash (saved by an older fakecheck), so damage to its weights "
+            "cannot be detected; re-save it with this version to add one")

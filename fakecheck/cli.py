@@ -89,10 +89,15 @@ def _load_detector(model: Path | None, device: str | None, threshold: float | No
     from .checkpoint import ModelLoadError
     from .inference import Detector
 
+    from .checkpoint import unverified_notice
+
     try:
-        return Detector.load(model, device=device, threshold=threshold)
+        det = Detector.load(model, device=device, threshold=threshold)
     except (ModelLoadError, ValueError) as exc:
         raise _fail(str(exc)) from None
+    if notice := unverified_notice(det.checkpoint):
+        _consoles()[1].print(notice, markup=False, highlight=False)
+    return det
 
 
 def _parse_shard(shard: str | None) -> tuple[int, int] | None:
@@ -607,16 +612,17 @@ def info(
     lines = [
         f"model        {ck.name}",
         f"sha256       {ck.sha256}",
+        f"contents     {'sha256 ' + ck.content_sha256 + ' (verified)' if ck.content_sha256 else 'no content hash' + (' (the bundled file is verified by its sha256 above)' if ck.bundled else ' (an older file: not verified)')}",
         f"parameters   {ck.model.n_params():,}",
         f"architecture {json.dumps(ck.model.cfg.to_dict())}",
         f"features     {ck.features.frontend}: {ck.features.n_stages} stages x {ck.features.stage_width} "
         f"per {ck.features.hop_samples * 1000 // ck.features.sample_rate} ms frame (frozen)",
         f"trained on   {', '.join(Path(d).name for d in p.get('data', [])) or 'unknown'} "
         f"({p.get('n_train', '?')} clips)",
-        f"validation   {p.get('n_val', '?')} clips ({p.get('val_kind', 'validation split')}); "
+        f"validation   {p.get('n_val', '?')} clips, {p.get('val_kind', 'validation split')}; "
         f"EER {m.get('eer', float('nan')):.2%}, "
         f"minDCF {m.get('min_dcf', float('nan')):.3f}, Cllr {m.get('cllr', float('nan')):.3f}",
-        f"calibration  llr = {ck.calibration.a:.4f} * score + {ck.calibration.b:.4f}",
+        f"calibration  llr = {_affine(ck.calibration.a, ck.calibration.b, 'score')}",
         f"threshold    P(fake) >= {ck.threshold} -> FAKE; a stretch of speech at or above it -> PARTIAL",
     ]
     tcal = ck.token_calibration
@@ -625,9 +631,14 @@ def info(
     elif tcal is None:
         head = "yes, calibrated with the clip calibration"
     else:
-        head = f"llr = {tcal.a:.4f} * token score + {tcal.b:.4f}"
+        head = f"llr = {_affine(tcal.a, tcal.b, 'token score')}"
     lines.insert(-1, f"token head   {head}")
     out.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)  # one line per field
+
+
+def _affine(a: float, b: float, x: str) -> str:
+    """'a * x + b' with the sign of b written once: 1.2 * score - 1.99, not + -1.99."""
+    return f"{a:.4f} * {x} {'-' if b < 0 else '+'} {abs(b):.4f}"
 
 
 def main() -> None:

@@ -59,12 +59,14 @@ def test_bad_model_files_give_clear_errors(tmp_path, tiny_model_file):
         checkpoint.load(truncated)
     data = torch.load(tiny_model_file, weights_only=True)
     data["model_config"]["d_model"] = 48  # another architecture than the weights
+    data["content_sha256"] = checkpoint.content_digest(data)  # a consistent file: the config check must refuse it
     other = tmp_path / "other.pt"
     torch.save(data, other)
     with pytest.raises(ModelLoadError, match="do not match"):
         checkpoint.load(other)
     data = torch.load(tiny_model_file, weights_only=True)
     data["feature_config"]["n_stages"] = 4
+    data["content_sha256"] = checkpoint.content_digest(data)
     mismatch = tmp_path / "mismatch.pt"
     torch.save(data, mismatch)
     with pytest.raises(ModelLoadError, match="features"):
@@ -115,3 +117,110 @@ def test_a_text_file_is_not_a_checkpoint_not_a_payload(tmp_path, text):
         checkpoint.load(path)
     msg = str(info.value)
     assert "not a fakecheck checkpoint" in msg and "text file" in msg and "payload" not in msg, msg
+
+
+def _flip_tensor_bytes(path, out, n=2):
+    """Flip `n` bytes inside the stored tensor data of a torch zip checkpoint, leaving the archive readable."""
+    with zipfile.ZipFile(path) as z:
+        names = [i for i in z.infolist() if "/data/" in i.filename and i.file_size >= 64]
+        info = max(names, key=lambda i: i.file_size)
+    raw = bytearray(path.read_bytes())
+    # torch writes stored (uncompressed) entries: the data sits after the local header.
+    local_extra = int.from_bytes(raw[info.header_offset + 28: info.header_offset + 30], "little")
+    start = info.header_offset + 30 + int.from_bytes(raw[info.header_offset + 26: info.header_offset + 28], "little") \
+        + local_extra
+    for k in range(n):
+        raw[start + 17 + 13 * k] ^= 0xFF
+    out.write_bytes(bytes(raw))
+
+
+def test_flipped_bytes_in_the_weights_are_refused(tmp_path, tiny_model_file):
+    assert checkpoint.load(tiny_model_file).content_sha256  # save wrote the hash and load verified it
+    bad = tmp_path / "flipped.pt"
+    _flip_tensor_bytes(tiny_model_file, bad)
+    assert bad.read_bytes() != tiny_model_file.read_bytes()
+    with pytest.raises(ModelLoadError, match=r"flipped\.pt fails its content check"):
+        checkpoint.load(bad)
+
+
+def test_altered_calibration_is_refused(tmp_path, tiny_model_file):
+    data = torch.load(tiny_model_file, weights_only=True)
+    data["calibration"]["b"] += 1.0  # a plausible edit that only the hash can catch
+    edited = tmp_path / "edited.pt"
+    torch.save(data, edited)
+    with pytest.raises(ModelLoadError, match="edited.pt fails its content check"):
+        checkpoint.load(edited)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_non_finite_weights_are_a_model_error(tmp_path, tiny_model_file, value):
+    data = torch.load(tiny_model_file, weights_only=True)
+    name = next(k for k, v in data["state_dict"].items() if v.is_floating_point())
+    data["state_dict"][name].view(-1)[0] = value
+    data["content_sha256"] = checkpoint.content_digest(data)  # hash consistent: only the finiteness check can refuse
+    nan = tmp_path / "nan.pt"
+    torch.save(data, nan)
+    with pytest.raises(ModelLoadError, match=rf"nan\.pt has non-finite weights \(NaN or Inf in {name}\)"):
+        checkpoint.load(nan)
+
+
+def test_old_checkpoint_without_hash_loads_flagged(tmp_path, tiny_model_file):
+    data = torch.load(tiny_model_file, weights_only=True)
+    del data["content_sha256"]
+    old = tmp_path / "old.pt"
+    torch.save(data, old)
+    ckpt = checkpoint.load(old)
+    assert ckpt.unverified and ckpt.content_sha256 == ""
+    assert not checkpoint.load(tiny_model_file).unverified
+
+
+def test_content_hash_ignores_the_archive_layout(tmp_path, tiny_model_file):
+    """Re-saving the same contents (another zip layout, another file hash) keeps the content hash."""
+    data = torch.load(tiny_model_file, weights_only=True)
+    again = tmp_path / "again.pt"
+    torch.save(dict(reversed(list(data.items()))), again)
+    assert checkpoint.sha256_file(again) != checkpoint.sha256_file(tiny_model_file)
+    assert checkpoint.load(again).content_sha256 == data["content_sha256"]
+
+
+def test_cli_refuses_a_damaged_model_with_exit_2_and_names_it(tmp_path, tiny_model_file):
+    from typer.testing import CliRunner
+
+    from fakecheck.cli import app
+    from tests.conftest import EXAMPLES
+
+    flipped = tmp_path / "flipped.pt"
+    _flip_tensor_bytes(tiny_model_file, flipped)
+    data = torch.load(tiny_model_file, weights_only=True)
+    data["state_dict"][next(iter(data["state_dict"]))].view(-1)[0] = float("nan")
+    data["content_sha256"] = checkpoint.content_digest(data)
+    nan = tmp_path / "nan.pt"
+    torch.save(data, nan)
+    clip = str(EXAMPLES / "fake_piper_joe.wav")
+    for bad, reason in ((flipped, "fails its content check"), (nan, "non-finite weights")):
+        for args in (["scan", clip], ["info"]):
+            result = CliRunner().invoke(app, [*args, "--model", str(bad)])
+            assert result.exit_code == 2, result.output
+            assert str(bad) in result.stderr and reason in result.stderr, result.stderr
+            assert "ERROR" not in result.stdout  # refused before any audio: never blamed on the file
+
+
+def test_cli_prints_one_notice_for_an_old_checkpoint_and_info_shows_the_hash(tmp_path, tiny_model_file):
+    from typer.testing import CliRunner
+
+    from fakecheck.cli import app
+
+    result = CliRunner().invoke(app, ["info", "--model", str(tiny_model_file)])
+    assert result.exit_code == 0, result.output
+    digest = checkpoint.load(tiny_model_file).content_sha256
+    assert f"contents     sha256 {digest} (verified)" in result.stdout
+    assert "notice" not in result.stderr
+    data = torch.load(tiny_model_file, weights_only=True)
+    del data["content_sha256"]
+    old = tmp_path / "old.pt"
+    torch.save(data, old)
+    result = CliRunner().invoke(app, ["info", "--model", str(old)])
+    assert result.exit_code == 0, result.output
+    notices = [line for line in result.stderr.splitlines() if line.startswith("notice:")]
+    assert len(notices) == 1 and str(old) in notices[0], result.stderr
+    assert "not verified" in result.stdout
