@@ -86,10 +86,8 @@ def main_callback(
 
 
 def _load_detector(model: Path | None, device: str | None, threshold: float | None) -> Any:
-    from .checkpoint import ModelLoadError
+    from .checkpoint import ModelLoadError, unverified_notice
     from .inference import Detector
-
-    from .checkpoint import unverified_notice
 
     try:
         det = Detector.load(model, device=device, threshold=threshold)
@@ -390,7 +388,7 @@ def evaluate(
     data: Annotated[Path | None, typer.Argument(help="Labelled data in any layout `train` reads (or give --score-file and --key).")] = None,
     model: Annotated[Path | None, typer.Option("--model", help="Checkpoint (default: the bundled model).")] = None,
     score_file: Annotated[Path | None, typer.Option("--score-file", help="Evaluate an existing 'trial score' file (e.g. AASIST's) instead of a model.")] = None,
-    key: Annotated[Path | None, typer.Option("--key", help="The key of --score-file: 'trial label' lines or an ASVspoof 2019/2021/5 protocol.")] = None,
+    key: Annotated[Path | None, typer.Option("--key", help="The key of --score-file: 'trial label [system]' lines or an ASVspoof 2019/2021/5 protocol.")] = None,
     higher_is_spoof: Annotated[bool, typer.Option("--higher-is-spoof", help="--score-file scores are higher = spoof (default: ASVspoof's higher = bona fide).")] = False,
     llr: Annotated[bool, typer.Option("--llr", help="--score-file scores are calibrated LLRs: report actDCF and Cllr too.")] = False,
     json_out: Annotated[str | None, typer.Option("--json", help="Write metrics as JSON to FILE or -.")] = None,
@@ -401,20 +399,21 @@ def evaluate(
     fmt: Annotated[str | None, typer.Option("--format", help="Force the dataset layout.")] = None,
     jobs: Annotated[int, typer.Option("--jobs", min=1)] = 2,
     device: Annotated[str | None, typer.Option("--device")] = None,
+    score_all: Annotated[bool, typer.Option("--score-all", help="Score INCONCLUSIVE clips too (too little speech), from the windows the model saw: for challenge protocols that need a score for every trial.")] = False,
 ) -> None:
     """Score labelled data: EER and minDCF with 95% CIs, actDCF (ASVspoof 5 costs), Cllr, AUC, per-system EER."""
     import json
 
-    from . import metrics
+    from . import evaluation, metrics
 
     out, err = _consoles()
     if score_file or key:
         if not (score_file and key):
             raise _fail("--score-file and --key go together: give both" if score_file
                         else "--key is the key of a --score-file: give both")
-        if data or model or scores:
+        if data or model or scores or score_all:
             raise _fail("evaluate scores DATA with a model, or a --score-file against a --key: not both "
-                        "(DATA, --model and --scores belong to the first)")
+                        "(DATA, --model, --scores and --score-all belong to the first)")
         ev = _evaluate_score_file(score_file, key, higher_is_spoof, llr)
         title = f"{score_file.name} against {key.name}"
     else:
@@ -422,7 +421,7 @@ def evaluate(
             raise _fail("evaluate needs DATA (labelled audio) or --score-file FILE --key KEY")
         if higher_is_spoof or llr:
             raise _fail("--higher-is-spoof and --llr describe a --score-file")
-        ev = _evaluate_model(data, model, fmt, device, jobs)
+        ev = _evaluate_model(data, model, fmt, device, jobs, score_all)
         title = f"{ev['model']} on {data}"
     s, labels = ev["scores"], ev["labels"]
     if len(set(labels.tolist())) < 2:
@@ -432,14 +431,21 @@ def evaluate(
     report.update({
         "threshold": ev["threshold"],  # a P(fake), as everywhere in fakecheck; None without a calibrated model
         "eer_threshold": float(cal.p_fake(report["eer_score_threshold"])) if cal else None,
-        "score_sign": "higher = spoof (fakecheck's sign; ASVspoof files use the opposite)",
+        "score_sign": evaluation.score_sign(score_file is not None, higher_is_spoof),
         "confidence_intervals": metrics.bootstrap_ci(s[labels == 0], s[labels == 1], bootstrap)
         if bootstrap else None,
         "model": ev["model"], "data": str(data) if data else None,
         "score_file": str(score_file) if score_file else None, "key": str(key) if key else None,
         "n_failed": len(ev["failed"]), "failed": ev["failed"],
+        "unscored_reasons": evaluation.reason_counts(ev["failed"]), "score_all": score_all,
+        "n_scored_inconclusive": ev.get("n_scored_inconclusive", 0),
+        "min_system_trials": evaluation.MIN_SYSTEM_TRIALS,
         "n_missing": len(ev["missing"]), "missing": ev["missing"][:20], "n_unlabelled": ev["n_unlabelled"],
     })
+    evaluation.mark_small_systems(report["per_system"])
+    if bootstrap:
+        for name, ci in metrics.per_system_ci(s, labels, ev["systems"], bootstrap).items():
+            report["per_system"][name]["eer_ci"] = ci
     if scores:
         _warn_duplicate_trials(err, ev["paths"], scores_full_path)
         try:
@@ -460,8 +466,10 @@ def evaluate(
             Path(json_out).write_text(text + "\n", encoding="utf-8")
     if json_out != "-":
         out.print(_metrics_tables(report, title))
+    if hint := evaluation.sign_hint(report["eer"], report["auc"], score_file is not None, higher_is_spoof):
+        err.print(hint, markup=False)
     if ev["failed"]:
-        err.print(f"{len(ev['failed'])} files could not be scored (listed in --json)", markup=False)
+        err.print(evaluation.unscored_line(ev["failed"], ev["n_files"], score_all), markup=False)
     if ev["missing"]:
         err.print(f"{len(ev['missing'])} key trials have no score in {score_file} (the first 20 are in --json "
                   "`missing`); the metrics cover the rest", markup=False)
@@ -471,11 +479,12 @@ def evaluate(
     raise typer.Exit(EXIT_INPUT_ERROR if ev["failed"] or ev["missing"] else EXIT_OK)
 
 
-def _evaluate_model(data: Path, model: Path | None, fmt: str | None, device: str | None, jobs: int) -> dict[str, Any]:
+def _evaluate_model(data: Path, model: Path | None, fmt: str | None, device: str | None, jobs: int,
+                    score_all: bool = False) -> dict[str, Any]:
     """Run a model over labelled audio: aligned scores, labels, systems and LLRs of the files it could score."""
     import numpy as np
 
-    from . import datasets
+    from . import datasets, evaluation
 
     try:
         rows = datasets.load_dataset(data, fmt)
@@ -484,15 +493,17 @@ def _evaluate_model(data: Path, model: Path | None, fmt: str | None, device: str
         raise _fail(f"dataset problem: {exc}") from None
     det = _load_detector(model, device, None)
     results = list(det.analyse_files([r.path for r in rows], jobs=jobs))
-    ok = [i for i, v in enumerate(results) if v.score is not None]
-    s = np.array([results[i].score for i in ok], dtype=np.float64)
+    trial = [evaluation.trial_score(v, score_all) for v in results]
+    ok = [i for i, t in enumerate(trial) if t is not None]
+    s = np.array([trial[i] for i in ok], dtype=np.float64)
     cal = det.checkpoint.calibration
     return {"scores": s, "labels": np.array([rows[i].label for i in ok], dtype=np.int64),
             "systems": [rows[i].system for i in ok], "llr": cal.llr(s), "paths": [str(rows[i].path) for i in ok],
             "score_threshold": float(cal.score_at(det.threshold)), "threshold": det.threshold, "calibration": cal,
-            "model": det.model_name, "missing": [], "n_unlabelled": 0,
-            "failed": [{"path": str(rows[i].path), "error": v.error} for i, v in enumerate(results)
-                       if v.score is None]}
+            "model": det.model_name, "missing": [], "n_unlabelled": 0, "n_files": len(rows),
+            "n_scored_inconclusive": sum(results[i].score is None for i in ok),
+            "failed": [evaluation.unscored_entry(str(rows[i].path), v) for i, (v, t) in enumerate(zip(results, trial, strict=True))
+                       if t is None]}
 
 
 def _evaluate_score_file(score_file: Path, key: Path, higher_is_spoof: bool, llr: bool) -> dict[str, Any]:
@@ -514,7 +525,7 @@ def _evaluate_score_file(score_file: Path, key: Path, higher_is_spoof: bool, llr
     return {"scores": s, "labels": np.array([labelled[t][0] for t in common], dtype=np.int64),
             "systems": [labelled[t][1] for t in common], "llr": s if llr else None, "paths": common,
             "score_threshold": None, "threshold": None, "calibration": None, "model": None, "failed": [],
-            "missing": [t for t in labelled if t not in scored],
+            "missing": [t for t in labelled if t not in scored], "n_files": len(labelled),
             "n_unlabelled": sum(t not in labelled for t in scored)}
 
 
@@ -535,12 +546,20 @@ def _metrics_tables(report: dict[str, Any], title: str) -> Any:
         if ci:
             cells.append(f"{ci[name][0]:.4f}-{ci[name][1]:.4f}" if name in ci else "")
         table.add_row(*cells)
-    per = Table(title="EER per spoofing system", show_edge=False)
+    few = report["min_system_trials"]
+    per = Table(title="EER per spoofing system", show_edge=False,
+                caption=f"* fewer than {few} spoof trials: the EER is not reliable"
+                if any(d["few_trials"] for d in report["per_system"].values()) else None)
     per.add_column("system")
     per.add_column("n", justify="right")
     per.add_column("EER", justify="right")
+    if ci:
+        per.add_column(f"{ci['level']:.0%} CI", justify="right")
     for name, d in sorted(report["per_system"].items()):
-        per.add_row(name, str(d["n"]), f"{d['eer']:.2%}")
+        cells = [name + (" *" if d["few_trials"] else ""), str(d["n"]), f"{d['eer']:.2%}"]
+        if ci:
+            cells.append(f"{d['eer_ci'][0]:.2%}-{d['eer_ci'][1]:.2%}")
+        per.add_row(*cells)
     return Group(table, per)
 
 

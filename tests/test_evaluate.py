@@ -163,3 +163,88 @@ def test_cli_bootstrap_default_is_the_documented_one():
     from fakecheck import cli
 
     assert cli.BOOTSTRAP_RESAMPLES == metrics.BOOTSTRAP_RESAMPLES == 1000 and metrics.BOOTSTRAP_SEED == 0
+
+
+# -- issue 21: unscored trials, --score-all, per-system intervals, free-form systems, sign --------
+@pytest.fixture
+def data_with_short(data) -> Path:
+    """The data set plus two clips with under 1 s of speech and one file that is not audio."""
+    sf.write(data / "real" / "real_short.wav", speechlike(0.6, seed=7), 16_000)
+    sf.write(data / "fake" / "fake_short.wav", speechlike(0.7, seed=8), 16_000)
+    (data / "fake" / "fake_broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk" * 20)
+    return data
+
+
+def test_every_unscored_trial_is_accounted_for_and_score_all_scores_them(data_with_short, tiny_model_file, tmp_path):
+    out = tmp_path / "r.json"
+    result = run("evaluate", data_with_short, "--model", tiny_model_file, "--json", out, "--bootstrap", "0")
+    assert result.exit_code == 3, result.output
+    report = json.loads(out.read_text())
+    assert report["n_bonafide"] + report["n_spoof"] == 8 and report["n_failed"] == 3
+    reasons = {Path(f["path"]).name: f for f in report["failed"]}
+    assert set(reasons) == {"real_short.wav", "fake_short.wav", "fake_broken.wav"}
+    assert reasons["real_short.wav"]["verdict"] == "INCONCLUSIVE"
+    assert reasons["fake_broken.wav"]["verdict"] == "ERROR"
+    assert sum(report["unscored_reasons"].values()) == 3
+    line = next(x for x in result.stderr.splitlines() if "could not be scored" in x)
+    assert line.startswith("3 of 11 files could not be scored: ")
+    for reason, n in report["unscored_reasons"].items():
+        assert f"{n} {reason}" in line
+    assert "--score-all" in line
+    # --score-all: the INCONCLUSIVE clips get scores; the broken file still cannot have one
+    out_all = tmp_path / "all.json"
+    result = run("evaluate", data_with_short, "--model", tiny_model_file, "--json", out_all, "--bootstrap", "0",
+                 "--score-all")
+    assert result.exit_code == 3, result.output
+    every = json.loads(out_all.read_text())
+    assert every["n_bonafide"] == 5 and every["n_spoof"] == 5 and every["n_scored_inconclusive"] == 2
+    assert [Path(f["path"]).name for f in every["failed"]] == ["fake_broken.wav"]
+    assert "1 of 11 files could not be scored" in result.stderr and "--score-all scores" not in result.stderr
+
+
+def test_score_all_belongs_to_model_mode(trials):
+    score_file, key, *_ = trials
+    result = run("evaluate", "--score-file", score_file, "--key", key, "--score-all")
+    assert result.exit_code == 2 and "--score-all" in result.stderr
+
+
+def test_free_form_systems_in_a_key_get_rows_with_n_and_intervals(tmp_path):
+    rng = np.random.default_rng(1)
+    lines_s, lines_k = [], []
+    for i in range(200):
+        lines_s.append(f"b{i} {rng.normal(2, 1):.5f}")
+        lines_k.append(f"b{i} bonafide -")
+    for system, values in (("elevenlabs", rng.normal(0, 1, 120)), ("my-vits", [0.5, 1.0, 1.5, 2.0, 2.5, 3.0])):
+        for i, v in enumerate(values):  # my-vits overlaps the bona fide scores: a wide interval on 6 trials
+            lines_s.append(f"{system}{i} {v:.5f}")
+            lines_k.append(f"{system}{i} spoof {system}")
+    score_file, key, out = tmp_path / "s.txt", tmp_path / "key.txt", tmp_path / "r.json"
+    score_file.write_text("\n".join(lines_s) + "\n")
+    key.write_text("\n".join(lines_k) + "\n")
+    result = run("evaluate", "--score-file", score_file, "--key", key, "--json", out, "--bootstrap", "200")
+    assert result.exit_code == 0, result.output
+    per = json.loads(out.read_text())["per_system"]
+    assert set(per) == {"elevenlabs", "my-vits"}
+    assert per["elevenlabs"]["n"] == 120 and not per["elevenlabs"]["few_trials"]
+    assert per["my-vits"]["n"] == 6 and per["my-vits"]["few_trials"]
+    for d in per.values():
+        assert d["eer_ci"][0] <= d["eer"] <= d["eer_ci"][1]
+    assert per["my-vits"]["eer_ci"][1] - per["my-vits"]["eer_ci"][0] > \
+        per["elevenlabs"]["eer_ci"][1] - per["elevenlabs"]["eer_ci"][0]  # fewer trials, wider interval
+    assert "my-vits *" in result.stdout and "elevenlabs *" not in result.stdout
+    assert "* fewer than 30 spoof trials" in result.stdout
+
+
+def test_a_reversed_score_file_gets_a_sign_hint_and_the_json_says_which_sign(trials, tmp_path):
+    score_file, key, *_ = trials
+    plain, flipped = tmp_path / "plain.json", tmp_path / "flipped.json"
+    right = run("evaluate", "--score-file", score_file, "--key", key, "--json", plain, "--bootstrap", "0")
+    assert right.exit_code == 0 and "hint:" not in right.stderr
+    wrong = run("evaluate", "--score-file", score_file, "--key", key, "--json", flipped, "--bootstrap", "0",
+                "--higher-is-spoof")
+    assert wrong.exit_code == 0, wrong.output
+    hint = next(x for x in wrong.stderr.splitlines() if x.startswith("hint:"))
+    assert "without --higher-is-spoof" in hint
+    a, b = json.loads(plain.read_text()), json.loads(flipped.read_text())
+    assert b["eer"] > 0.5 and b["auc"] < 0.5
+    assert a["score_sign"].startswith("higher = bona fide") and b["score_sign"].startswith("higher = spoof")
