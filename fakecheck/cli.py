@@ -293,10 +293,14 @@ def train(
         else:
             train_rows, val_rows, val_kind = training.auto_split(rows, val_fraction, seed)
             stratified = val_kind != training.SPLIT_BY_SOURCE
+        dropped = {training.DROP_SYSTEM_IN_VAL: len(rows) - len(train_rows) - len(val_rows)} if not val else {}
         if extra:
             extra_rows = [r for d in extra for r in datasets.load_dataset(d, fmt)]
             datasets.validate(rows + extra_rows)
-            train_rows = train_rows + training.drop_held_out(extra_rows, val_rows, by_source=not stratified)
+            kept = training.drop_held_out(extra_rows, val_rows, by_source=not stratified)
+            train_rows = train_rows + kept
+            dropped[training.DROP_EXTRA_HELD_OUT] = len(extra_rows) - len(kept)
+        dropped = {reason: n for reason, n in dropped.items() if n}
     except datasets.DatasetError as exc:
         raise _fail(f"dataset problem: {exc}") from None
     except training.TrainingError as exc:
@@ -304,6 +308,10 @@ def train(
     if rank == 0:
         if stratified:
             err.print(f"validation: {val_kind}", markup=False)
+        if dropped:
+            total = len(rows) + (len(extra_rows) if extra else 0)
+            err.print(f"left out {sum(dropped.values())} of {total} rows before training: "
+                      + ", ".join(f"{n} {reason}" for reason, n in dropped.items()), markup=False)
         n_val = [sum(r.label == c for r in val_rows) for c in (0, 1)]
         if min(n_val) < training.MIN_VAL_PER_CLASS:
             err.print(f"warning: validation holds {n_val[0]} bona fide and {n_val[1]} spoof clips; an EER on "
@@ -317,7 +325,7 @@ def train(
     provenance = {"command": " ".join(["fakecheck", *sys.argv[1:]]), "data": [str(d) for d in data],
                   "extra": [str(d) for d in extra or []],
                   "fakecheck_version": __version__, "seed": seed,
-                  "val_kind": val_kind, "val_sources": sorted({r.source for r in val_rows}),
+                  "val_kind": val_kind, "val_sources": sorted({r.source for r in val_rows}), "dropped": dropped,
                   "val_systems": sorted({r.system for r in val_rows if r.label == 1})}
     hook = _train_hook(err) if rank == 0 else None
     try:
@@ -365,7 +373,13 @@ def _train_hook(err: Console) -> Any:
                       f"{e['encoder_blocks']} Whisper blocks fine-tuned; {e['n_train']} training and "
                       f"{e['n_val']} validation clips", markup=False)
         elif kind == "decoded":
-            err.print(f"decoded in {e['seconds']:.0f} s; {len(e['errors'])} clips skipped", markup=False)
+            from collections import Counter
+
+            from .train import drop_reason
+
+            why = Counter(drop_reason(line) for line in e["errors"])
+            err.print(f"decoded in {e['seconds']:.0f} s; {len(e['errors'])} clips skipped"
+                      + (": " + ", ".join(f"{n} {r}" for r, n in why.most_common()) if why else ""), markup=False)
             for line in e["errors"][:5]:
                 err.print(f"  skipped {line}", markup=False, soft_wrap=True)
         elif kind == "step" and err.is_terminal:

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -172,6 +173,19 @@ def drop_held_out(extra: Sequence[Row], val: Sequence[Row], by_source: bool) -> 
     return [r for r in extra if r.path not in paths and not (r.speaker and r.speaker in speakers)]
 
 
+# Why a row of the data did not reach training or validation (counted on stderr and in provenance["dropped"]).
+DROP_SYSTEM_IN_VAL = "spoof clips of a system held out for validation"
+DROP_EXTRA_HELD_OUT = "--extra clips of validation's sources, files or speakers"
+DROP_TOO_SHORT = "under 0.5 s after trimming silence"
+DROP_UNDECODABLE = "could not be decoded"
+_TOO_SHORT = "shorter than 0.5 s after trimming silence"
+
+
+def drop_reason(error: str) -> str:
+    """The reason of one load_clips error line, for the counts."""
+    return DROP_TOO_SHORT if error.endswith(_TOO_SHORT) else DROP_UNDECODABLE
+
+
 def load_clips(rows: Sequence[Row], hook: Hook | None = None) -> tuple[list[np.ndarray], list[str]]:
     """Decode every clip once (trimmed of silence at both ends); returns clips and per-row errors."""
     clips, errors = [], []
@@ -179,7 +193,7 @@ def load_clips(rows: Sequence[Row], hook: Hook | None = None) -> tuple[list[np.n
         try:
             x = audio.trim_silence(audio.load(r.path))
             if len(x) < audio.MIN_SAMPLES:
-                raise audio.AudioLoadError("shorter than 0.5 s after trimming silence")
+                raise audio.AudioLoadError(_TOO_SHORT)
             clips.append(x)
         except audio.AudioLoadError as exc:
             clips.append(np.zeros(0, dtype=np.float32))
@@ -496,7 +510,10 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
                 best.model.load_state_dict(model.state_dict())
                 best.token_calibration = fit_token_calibration(best, val_clips, labels)
                 best.metrics = validation_report(scores, val_rows, cal, best.threshold)
-                best.provenance = {**(provenance or {}), "epoch": epoch + 1, "train_config": cfg.to_dict(),
+                dropped = Counter((provenance or {}).get("dropped") or {})
+                dropped.update(drop_reason(e) for e in train_errors + val_errors)
+                best.provenance = {**(provenance or {}), "dropped": dict(dropped.most_common()),
+                                   "epoch": epoch + 1, "train_config": cfg.to_dict(),
                                    "precision": str(dtype).removeprefix("torch."),
                                    "n_train": len(train_clips), "n_val": len(val_clips),
                                    "params": model.n_params()}

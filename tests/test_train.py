@@ -314,3 +314,29 @@ def test_without_splices_every_token_has_the_clip_label():
 
     ds = CropDataset([tone(5.0), tone(5.0)], np.array([0, 1]), None, splice_prob=0.0)
     assert float(ds[(1, 0)][2].min()) == 1.0 and float(ds[(0, 0)][2].max()) == 0.0
+
+
+def test_rows_left_out_are_counted_by_reason_on_stderr_and_in_the_checkpoint(tmp_path):
+    """Five sources, each with 2 bona fide clips, one clip of its own spoof system and one of a system
+    shared by all: holding out one source (10%) sends "shared" to validation, so its 4 other clips leave training."""
+    lines = ["path,label,system,source"]
+    for k in range(5):
+        for i, (label, system) in enumerate((("bonafide", ""), ("bonafide", ""), ("spoof", f"own{k}"),
+                                             ("spoof", "shared"))):
+            name = f"s{k}_{i}.wav"
+            sf.write(tmp_path / name, speechlike(2.0, seed=10 * k + i), 16_000)
+            lines.append(f"{name},{label},{system},repo{k}")
+    (tmp_path / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk" * 20)
+    lines.append("broken.wav,bonafide,,repo0")
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "m.pt"
+    result = quick_cli(manifest, "--out", out, "--val-fraction", "0.1")  # one source held out
+    assert result.exit_code == 0, result.output
+    prov = load(out).provenance
+    assert prov["val_kind"] == train.SPLIT_BY_SOURCE
+    assert prov["dropped"] == {train.DROP_SYSTEM_IN_VAL: 4, train.DROP_UNDECODABLE: 1}
+    # every row is accounted for: trained on, validated on, or dropped for a stated reason
+    assert prov["n_train"] + prov["n_val"] + 5 == 21, prov
+    assert f"left out 4 of 21 rows before training: 4 {train.DROP_SYSTEM_IN_VAL}" in result.stderr
+    assert f"1 clips skipped: 1 {train.DROP_UNDECODABLE}" in result.stderr
