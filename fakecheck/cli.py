@@ -131,6 +131,7 @@ def scan(
     shard: Annotated[str | None, typer.Option("--shard", help="K/N: scan only the K-th of N deterministic parts.")] = None,
     device: Annotated[str | None, typer.Option("--device", help="cpu, cuda, mps or auto.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table, progress or summary; ERROR rows still go to stderr.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also name each file skipped in folders (not an audio extension).")] = False,
 ) -> None:
     """Scan audio files and folders; print a verdict per file."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -141,13 +142,16 @@ def scan(
 
     shard_kn = _parse_shard(shard)
     out, err = _consoles()
-    inputs, skipped, empty = [], 0, []
+    inputs, skipped, empty, skipped_paths = [], 0, [], []
     for p in paths:  # one at a time, to name the folders that hold no audio
-        found, n_skipped = iter_inputs([p])
+        found, n_skipped = iter_inputs([p], skipped_paths)
         inputs += found
         skipped += n_skipped
         if not found:
             empty.append(p)
+    if verbose and not quiet:
+        for p in skipped_paths:
+            err.print(f"skipped (not an audio extension): {p}", markup=False, highlight=False)
     found_any = bool(inputs)
     if shard_kn:
         inputs = [p for p in inputs if in_shard(p, shard_kn)]

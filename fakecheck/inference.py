@@ -156,6 +156,7 @@ class _FileState:
     pending: int = 0
     done_decoding: bool = False
     error: str = ""
+    notes: set[str] = field(default_factory=set)  # decoder warnings (audio.TRUNCATED)
 
 
 class Detector:
@@ -321,7 +322,7 @@ class Detector:
                 try:
                     if states[i].info is None:
                         states[i].info = audio.probe(name)
-                    blocks = opener() if info is not None else audio.stream(name, states[i].info)
+                    blocks = opener() if info is not None else audio.stream(name, states[i].info, states[i].notes)
                     for w in audio.iter_windows(blocks):
                         if stop.is_set():
                             return
@@ -421,11 +422,12 @@ class Detector:
         if sound_s < MIN_SAMPLES / SAMPLE_RATE:
             return Verdict(verdict="INCONCLUSIVE", p_fake=None, score=None, suspicious_start_s=None,
                            suspicious_end_s=None, error=f"too short: {sound_s:.2f} s of sound "
-                           f"(< {MIN_SAMPLES / SAMPLE_RATE} s)", **common)  # type: ignore[arg-type]
+                           f"(< {MIN_SAMPLES / SAMPLE_RATE} s)", warnings=tuple(sorted(st.notes)),
+                           **common)  # type: ignore[arg-type]
         timeline = self._timeline(st.tokens, info.duration_s)
         speech_s = float(timeline.speech.sum()) * timeline.token_s
         kbps = conditions.lossy_kbps(info)
-        warned = tuple(conditions.warnings(st.conditions, info.source_rate, kbps, speech_s))
+        warned = tuple(sorted(st.notes)) + tuple(conditions.warnings(st.conditions, info.source_rate, kbps, speech_s))
         if not speech or speech_s < MIN_SPEECH_S:
             return Verdict(verdict="INCONCLUSIVE", p_fake=None, score=None, suspicious_start_s=None,
                            suspicious_end_s=None, error=f"no speech found ({speech_s:.1f} s of speech detected; "
@@ -454,12 +456,14 @@ class Detector:
         return Timeline(token_s, p, speech)
 
 
-def iter_inputs(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], int]:
+def iter_inputs(paths: Iterable[str | os.PathLike[str]],
+                skipped_paths: list[Path] | None = None) -> tuple[list[Path], int]:
     """Expand files and folders (recursively, sorted) into inputs; returns (inputs, skipped non-audio).
 
     A path named explicitly is always an input, whatever its extension, so that it
     gets a row (and an error if it is not audio).  Inside folders only files with
-    an audio extension are taken; the rest are counted as skipped.
+    an audio extension are taken; the rest are counted as skipped, and appended to
+    `skipped_paths` when it is given.
     """
     out: list[Path] = []
     skipped = 0
@@ -473,6 +477,8 @@ def iter_inputs(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], in
                         out.append(f)
                     else:
                         skipped += 1
+                        if skipped_paths is not None:
+                            skipped_paths.append(f)
         else:
             out.append(p)
     return out, skipped

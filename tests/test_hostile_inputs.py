@@ -259,7 +259,7 @@ def test_evaluate_reports_a_corrupt_file_and_still_scores(tmp_path, tiny_model_f
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert "Traceback" not in result.output
     assert result.exit_code == 3  # some inputs could not be analysed
-    assert "1 files could not be scored" in result.stderr
+    assert "1 of 7 files could not be scored: 1 not decodable audio" in result.stderr
     report = json.loads(out.read_text())
     assert report["n_failed"] == 1
     assert report["failed"][0]["path"].endswith("corrupt.wav") and report["failed"][0]["error"]
