@@ -142,7 +142,8 @@ def scan(
 
     shard_kn = _parse_shard(shard)
     out, err = _consoles()
-    inputs, skipped, empty, skipped_paths = [], 0, [], []
+    inputs, skipped, empty = [], 0, []
+    skipped_paths: list[Path] = []
     for p in paths:  # one at a time, to name the folders that hold no audio
         found, n_skipped = iter_inputs([p], skipped_paths)
         inputs += found
