@@ -565,10 +565,7 @@ def _metrics_tables(report: dict[str, Any], title: str) -> Any:
         if ci:
             cells.append(f"{ci[name][0]:.4f}-{ci[name][1]:.4f}" if name in ci else "")
         table.add_row(*cells)
-    few = report["min_system_trials"]
-    per = Table(title="EER per spoofing system", show_edge=False,
-                caption=f"* fewer than {few} spoof trials: the EER is not reliable"
-                if any(d["few_trials"] for d in report["per_system"].values()) else None)
+    per = Table(title="EER per spoofing system", show_edge=False)
     per.add_column("system")
     per.add_column("n", justify="right")
     per.add_column("EER", justify="right")
@@ -579,7 +576,9 @@ def _metrics_tables(report: dict[str, Any], title: str) -> Any:
         if ci:
             cells.append(f"{d['eer_ci'][0]:.2%}-{d['eer_ci'][1]:.2%}")
         per.add_row(*cells)
-    return Group(table, per)
+    if not any(d["few_trials"] for d in report["per_system"].values()):
+        return Group(table, per)
+    return Group(table, per, f"* fewer than {report['min_system_trials']} spoof trials: that EER is not reliable")
 
 
 @app.command()

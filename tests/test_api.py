@@ -147,3 +147,24 @@ def test_public_api_is_typed_and_documented(fn):
 
 def test_window_samples_constant_is_what_score_windows_takes(det):
     assert det.score_windows(np.zeros((3, WINDOW_SAMPLES), np.float32)).shape == (3,)
+
+
+def test_the_readme_error_contract(det, tmp_path):
+    """README, Python API: bad inputs give ERROR verdicts from the analyse_* methods (no exception); the lower
+    levels raise their named exceptions."""
+    from fakecheck import audio
+    from fakecheck.datasets import DatasetError, load_dataset
+    from fakecheck.scorefiles import TrialFileError, read_key
+
+    junk = tmp_path / "junk.wav"
+    junk.write_text("not audio at all\n" * 20)
+    v = det.analyse_file(junk)
+    assert v.verdict == "ERROR" and v.error and "\n" not in v.error
+    assert [x.verdict for x in det.analyse_files([junk, tmp_path / "missing.wav"])] == ["ERROR", "ERROR"]
+    assert det.analyse_waveform(np.full(1000, np.nan, np.float32), 16_000).verdict == "ERROR"
+    with pytest.raises(audio.AudioLoadError):
+        audio.load(junk)
+    with pytest.raises(DatasetError):
+        load_dataset(tmp_path / "no-such-dataset")
+    with pytest.raises(TrialFileError):
+        read_key(junk)

@@ -232,7 +232,7 @@ def test_free_form_systems_in_a_key_get_rows_with_n_and_intervals(tmp_path):
     assert per["my-vits"]["eer_ci"][1] - per["my-vits"]["eer_ci"][0] > \
         per["elevenlabs"]["eer_ci"][1] - per["elevenlabs"]["eer_ci"][0]  # fewer trials, wider interval
     assert "my-vits *" in result.stdout and "elevenlabs *" not in result.stdout
-    assert "* fewer than 30 spoof trials" in result.stdout
+    assert "* fewer than 30 spoof trials: that EER is not reliable" in result.stdout
 
 
 def test_a_reversed_score_file_gets_a_sign_hint_and_the_json_says_which_sign(trials, tmp_path):
