@@ -34,6 +34,9 @@ class AugmentConfig(Settings):
     snr_db: tuple[float, float] = (10.0, 40.0)
     p_reverb: float = 0.15  # synthetic exponential-decay room response
     rt60_s: tuple[float, float] = (0.1, 0.6)
+    # Issue 18 levers (0 = off, the default until a run on the validation split says they help):
+    p_channel: float = 0.0  # Vorbis, G.711 mu-law, narrowband (AMR-like) phone channel or packet loss
+    p_rawboost: float = 0.0  # RawBoost-style convolutive + impulsive + coloured stationary noise
 
 
 
@@ -108,6 +111,70 @@ def reverb(x: np.ndarray, rt60: float, rng: np.random.Generator) -> np.ndarray:
     return (y * (np.std(x) / (np.std(y) + 1e-12))).astype(np.float32)
 
 
+MU = 255.0  # G.711 mu-law
+
+
+def mu_law_round_trip(x: np.ndarray) -> np.ndarray:
+    """8-bit mu-law companding and back (the G.711 telephone codec's quantisation)."""
+    y = np.sign(x) * np.log1p(MU * np.abs(np.clip(x, -1, 1))) / np.log1p(MU)
+    q = np.round((y + 1) * 127.5) / 127.5 - 1
+    return (np.sign(q) * np.expm1(np.abs(q) * np.log1p(MU)) / MU).astype(np.float32)
+
+
+def packet_loss(x: np.ndarray, rng: np.random.Generator, frame_s: float = 0.02, rate: float = 0.05) -> np.ndarray:
+    """Zero random 20 ms frames, as a VoIP call without concealment drops lost packets."""
+    n = int(frame_s * SAMPLE_RATE)
+    y = x.copy()
+    for k in np.nonzero(rng.random(len(x) // n) < rate)[0]:
+        y[k * n:(k + 1) * n] = 0.0
+    return y
+
+
+def vorbis_round_trip(x: np.ndarray) -> np.ndarray:
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, np.clip(x, -0.99, 0.99), SAMPLE_RATE, format="OGG", subtype="VORBIS")
+    buf.seek(0)
+    out, _ = sf.read(buf, dtype="float32")
+    return fit_window(out, len(x)) if len(out) < len(x) else out[: len(x)]
+
+
+def channel(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One transmission channel beyond MP3/Opus: Vorbis, mu-law, a narrowband phone line, or packet loss."""
+    kind = int(rng.integers(4))
+    if kind == 0:
+        return vorbis_round_trip(x)
+    if kind == 1:
+        return mu_law_round_trip(x)
+    if kind == 2:  # AMR-NB-like: 8 kHz band and mu-law quantisation (no AMR encoder is available to libsndfile)
+        return mu_law_round_trip(resample_round_trip(x, 8000))
+    return packet_loss(x, rng)
+
+
+def rawboost(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """RawBoost-style distortion (Tak et al., 2022), its series mode 1+2+3 simplified: a random FIR
+    notch/peak filter with a mild polynomial non-linearity, impulsive signal-dependent noise on a few
+    percent of samples, and stationary noise coloured by a random filter at 10-40 dB SNR."""
+    from scipy.signal import fftconvolve, firwin
+
+    n_bands = int(rng.integers(1, 4))
+    h = np.zeros(65)
+    for _ in range(n_bands):
+        lo = float(rng.uniform(0.02, 0.8))
+        h += firwin(65, [lo, min(0.98, lo + float(rng.uniform(0.05, 0.2)))], pass_zero=False) * rng.uniform(-1, 1)
+    h[32] += 1.0
+    y = fftconvolve(x, h)[: len(x)]
+    y = y + float(rng.uniform(0, 0.1)) * y**2 * np.sign(y)
+    hits = rng.random(len(y)) < float(rng.uniform(0.005, 0.03))
+    y = y + hits * y * rng.uniform(-1, 1, len(y)) * 2
+    colour = firwin(33, float(rng.uniform(0.1, 0.9)))
+    noise = fftconvolve(rng.standard_normal(len(y)), colour)[: len(y)]
+    snr = float(rng.uniform(10, 40))
+    y = y + noise * np.sqrt((np.mean(y**2) + 1e-12) / (np.mean(noise**2) + 1e-12) / 10 ** (snr / 10))
+    return (y * (np.std(x) / (np.std(y) + 1e-12))).astype(np.float32)
+
+
 def augment(x: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig = AugmentConfig()) -> np.ndarray:
     """One random chain over a waveform at SAMPLE_RATE; the output has the input's length."""
     n = len(x)
@@ -123,6 +190,10 @@ def augment(x: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig = Augmen
             x = codec_round_trip(x, codec, kbps)
         except Exception:  # libsndfile refuses some settings: skip this augmentation, not the run
             pass
+    if cfg.p_channel and rng.random() < cfg.p_channel:
+        x = channel(x, rng)
+    if cfg.p_rawboost and rng.random() < cfg.p_rawboost:
+        x = rawboost(x, rng)
     if rng.random() < cfg.p_silence:
         x = pad_silence(x, float(rng.uniform(0.1, cfg.max_silence_s)), bool(rng.random() < 0.5), rng)[:n]
     if rng.random() < cfg.p_gain:

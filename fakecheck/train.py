@@ -51,6 +51,7 @@ class TrainConfig:
     val_fraction: float = 0.2  # of rows held out by source when no --val is given
     encoder_lr: float = 3e-5  # peak learning rate of the fine-tuned Whisper blocks (lower than the head's)
     matched_bonafide_share: float = 0.5  # bona fide draws matched to the fakes of their own source
+    val_windows: int = 0  # >0: choose epochs on the mean of this many spread windows per clip (quick); 0: as scan
     save_every: int = 100  # steps between training-state saves inside an epoch (resume after a kill)
     augment: AugmentConfig | None = field(default_factory=AugmentConfig)  # None: no augmentation
 
@@ -315,6 +316,31 @@ def score_clips(model: SpoofTransformer, fcfg: FeatureConfig, clips: Sequence[np
     return scores
 
 
+def spread_windows(clip: np.ndarray, n: int, length: int = audio.WINDOW_SAMPLES) -> list[np.ndarray]:
+    """Up to `n` windows spread evenly over the clip (one padded window when it is shorter)."""
+    if len(clip) <= length:
+        return [audio.fit_window(clip, length)]
+    starts = np.linspace(0, len(clip) - length, num=min(n, 1 + (len(clip) - length) // (length // 2))).astype(int)
+    return [clip[s:s + length] for s in starts]
+
+
+def window_mean_scores(model: SpoofTransformer, fcfg: FeatureConfig, clips: Sequence[np.ndarray], n_windows: int,
+                       dtype: torch.dtype = torch.float32, batch: int = 32) -> np.ndarray:
+    """Quick validation scores for choosing the epoch: the mean logit of up to `n_windows` spread windows
+    per clip, with no speech detection.  scan-path scores (score_clips) cost several times more, which
+    on 2 CPU cores is minutes per epoch; benchmarks/validation.py measures the chosen model the scan way."""
+    was_training = model.training
+    det = Detector(Checkpoint(model, fcfg), device=str(next(model.parameters()).device),
+                   threads=torch.get_num_threads())
+    owner = np.concatenate([[i] * len(w) for i, w in enumerate(spread_windows(c, n_windows) for c in clips)]).astype(int)
+    windows = [w for c in clips for w in spread_windows(c, n_windows)]
+    with precision.autocast(det.device, dtype):
+        logits = np.concatenate([det.score_windows(np.stack(windows[i:i + batch]))
+                                 for i in range(0, len(windows), batch)])
+    model.train(was_training)
+    return np.bincount(owner, weights=logits, minlength=len(clips)) / np.bincount(owner, minlength=len(clips))
+
+
 def fit_token_calibration(ckpt: Checkpoint, clips: Sequence[np.ndarray], labels: np.ndarray
                           ) -> calibration.Calibration | None:
     """Calibrate the token head on the first window of every validation clip, each token labelled as
@@ -491,7 +517,8 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
         train_seconds = time.time() - t_epoch
         if rank == 0:
             model.eval()
-            scores = score_clips(model, feature_cfg, val_clips)
+            scores = (window_mean_scores(model, feature_cfg, val_clips, cfg.val_windows, dtype) if cfg.val_windows
+                      else score_clips(model, feature_cfg, val_clips))
             ok = np.isfinite(scores)
             labels = np.array([r.label for r in val_rows])
             bona, spoof = scores[ok & (labels == 0)], scores[ok & (labels == 1)]

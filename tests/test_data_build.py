@@ -252,6 +252,20 @@ def test_a_step_that_skipped_work_is_not_marked_done(tmp_path: Path) -> None:
     (shared / "tools").mkdir()
     (shared / "tools" / "sentences.txt").write_text("one\n")
     root = tmp_path / "data"
-    assert B.main(["--root", str(root), "--shared", str(shared), "--only", "corpus", "piper"]) == 0
+    assert B.main(["--root", str(root), "--shared", str(shared), "--only", "corpus", "piper",
+                   "--with-generated"]) == 0
     assert (root / ".done" / "corpus").exists() and not (root / ".done" / "piper").exists()
+
+
+def test_generated_parts_are_built_only_when_asked(tmp_path: Path) -> None:
+    """The default build (the default model's data) runs no TTS engine and no vocoder."""
+    B = _module("build")
+    shared = tmp_path / "shared"
+    (shared / "corpus").mkdir(parents=True)
+    (shared / "corpus" / "manifest.csv").write_text("path,label,system,speaker,source_repo,source_path,duration_s\n")
+    (shared / "tools").mkdir()
+    root = tmp_path / "data"
+    assert B.main(["--root", str(root), "--shared", str(shared), "--only", "corpus", "piper", "resynth"]) == 0
+    report = (root / "build-report.json").read_text()
+    assert "piper" not in report and "resynth" not in report and (root / ".done" / "corpus").exists()
     assert "combine" in B.ALWAYS_RERUN and "select" in B.ALWAYS_RERUN

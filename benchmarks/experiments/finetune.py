@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from fakecheck import datasets
+from fakecheck.augment import AugmentConfig
 from fakecheck import train as training
 
 
@@ -38,6 +39,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--token-head", action="store_true")
+    ap.add_argument("--channel", type=float, default=0.0, help="p of a Vorbis/mu-law/narrowband/packet-loss channel")
+    ap.add_argument("--rawboost", type=float, default=0.0, help="p of RawBoost-style distortion")
+    ap.add_argument("--val-windows", type=int, default=3, help="windows per validation clip when choosing epochs")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     rows = datasets.load_dataset(a.data / "training-manifest.csv")
@@ -46,7 +50,8 @@ def main() -> None:
     fcfg, mcfg = training.configs_for(a.encoder_blocks, token_head=a.token_head)
     cfg = training.TrainConfig(epochs=a.epochs, clips_per_epoch=a.clips_per_epoch, patience=a.patience, lr=a.lr,
                                encoder_lr=a.encoder_lr, matched_bonafide_share=a.matched_share, seed=a.seed,
-                               num_workers=a.workers)
+                               num_workers=a.workers, val_windows=a.val_windows,
+                               augment=AugmentConfig(p_channel=a.channel, p_rawboost=a.rawboost))
     state = a.out.with_name(a.out.name + ".state")
     t0 = time.time()
 

@@ -9,6 +9,7 @@ that already exist, so an interrupted build resumes:
 
     corpus      link ../shared/corpus into ROOT/corpus
     more        build corpus-more/*.csv from the fetched repositories (tools/build_corpus.py)
+    (the steps from select to fargan run only with --with-generated; the default model does not use them)
     select      choose the bona fide clips to resynthesise (training split; FARGAN: validation split)
     piper       Piper VITS, every voice, varied speed and noise           (validation family)
     kokoro      Kokoro-82M, every voice plus blends, varied speed          (training)
@@ -40,6 +41,10 @@ import manifest as M  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 STEPS = ["corpus", "more", "select", "piper", "kokoro", "classic", "resynth", "lyra", "fargan", "combine"]
+# Detector v3 trains on real recordings and demo-page fakes only: the generated DSP and classic-TTS
+# fakes taught an easy definition of "fake" that made every neural family worse (issue 18, docs/
+# experiments.md).  They are built only with --with-generated, and only then enter the manifest.
+GENERATED_STEPS = {"select", "piper", "kokoro", "classic", "resynth", "lyra", "fargan"}
 MIN_SECONDS = 1.0  # generated clips shorter than this are dropped (as in the corpus)
 RESYNTH_PER_SOURCE = 6  # training bona fide clips per source fed to each DSP vocoder group
 RESYNTH_VOCODERS = ["world", "world_mgc", "griffinlim", "lpc", "mlsa"]
@@ -68,6 +73,7 @@ class Build:
         self.root, self.mirror, self.shared, self.tts_python = root, mirror, shared, tts_python
         self.tools = shared / "tools"
         self.skipped: list[str] = []
+        self.with_generated = False  # main() sets it from --with-generated
         (root / ".done").mkdir(parents=True, exist_ok=True)
 
     # -- bookkeeping
@@ -301,7 +307,8 @@ class Build:
         return clips
 
     def combine(self) -> dict[str, object]:
-        generated = [c for c in self.generated_clips() if c.duration_s >= MIN_SECONDS]
+        generated = ([c for c in self.generated_clips() if c.duration_s >= MIN_SECONDS] if self.with_generated
+                     else [])
         result = M.assign_splits(self.base_clips() + generated)
         M.write_manifest(result.clips, str(self.root / "training-manifest.csv"))
         with open(self.root / "excluded.csv", "w", newline="", encoding="utf-8") as f:
@@ -338,13 +345,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     ap.add_argument("--tts-python", type=Path, default=None, help="python of the Piper/Kokoro venv")
     ap.add_argument("--only", nargs="*", choices=STEPS, help="run these steps (again), ignoring done markers")
+    ap.add_argument("--with-generated", action="store_true",
+                    help="also build the generated parts (Piper, Kokoro, classic TTS, DSP, Lyra, FARGAN) and put "
+                         "them in the manifest; the default model does not train on them")
     a = ap.parse_args(argv)
     root = a.root.resolve()
     b = Build(root, a.mirror, a.shared.resolve(), a.tts_python or root / "tts-venv" / "bin" / "python")
+    b.with_generated = a.with_generated
     t0 = time.time()
     report = {}
     for step in STEPS:
         if a.only and step not in a.only:
+            continue
+        if step in GENERATED_STEPS and not a.with_generated:
             continue
         if b.done(step) and not a.only and step not in ALWAYS_RERUN:
             log(f"done already: {step}")
