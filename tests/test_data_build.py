@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 import shutil
 import subprocess
 import sys
@@ -269,3 +270,29 @@ def test_generated_parts_are_built_only_when_asked(tmp_path: Path) -> None:
     report = (root / "build-report.json").read_text()
     assert "piper" not in report and "resynth" not in report and (root / ".done" / "corpus").exists()
     assert "combine" in B.ALWAYS_RERUN and "select" in B.ALWAYS_RERUN
+
+
+def test_the_build_report_gives_clip_counts_per_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """build-report.json counts clips, not exit codes (issue 21)."""
+    B = _module("build")
+    shared = tmp_path / "shared"
+    (shared / "corpus").mkdir(parents=True)
+    (shared / "corpus" / "manifest.csv").write_text("path,label,system,speaker,source_repo,source_path,duration_s\n"
+                                                    "a.flac,bonafide,bonafide,s1,r/x,a.flac,2.0\n")
+    (shared / "tools").mkdir()
+    (shared / "tools" / "sentences.txt").write_text("one\n" * 200)
+    root = tmp_path / "data"
+    assert B.main(["--root", str(root), "--shared", str(shared), "--only", "corpus"]) == 0
+    report = json.loads((root / "build-report.json").read_text())
+    assert report["clips"] == {"corpus": 1} and report["steps"]["corpus"]["clips"] == 1
+    b = B.Build(root, tmp_path, shared, tmp_path / "py")
+    monkeypatch.setattr(b, "_make_fakes", lambda args, out: 0)  # the engines are not needed to count
+    (root / "gen" / "classic").mkdir(parents=True)
+    (root / "gen" / "classic" / "manifest.csv").write_text("path,system\nx1.flac,espeak\nx2.flac,flite\n")
+    assert b.classic() == {"clips": 2}
+    (root / "gen" / "resynth").mkdir(parents=True)
+    (root / "gen" / "resynth" / "manifest.csv").write_text(
+        "path,system,source_path\nw1.flac,world,a\nw2.flac,world,b\nl1.flac,lpc,c\n")
+    info = b.resynth()
+    assert info["clips"] == 3 and info["per_vocoder"]["world"] == 2 and info["per_vocoder"]["lpc"] == 1
+    assert "rc" not in info and "exit_codes" not in info

@@ -148,7 +148,8 @@ class Build:
             w = csv.DictWriter(f, fieldnames=["group", "path", "source", "speaker", "language"])
             w.writeheader()
             w.writerows(index)
-        return {name: len(cs) for name, cs in groups.items()}
+        return {"clips": sum(len(cs) for cs in groups.values()),  # bona fide clips chosen as sources
+                "per_group": {name: len(cs) for name, cs in groups.items()}}
 
     def _text(self, engine: str) -> Path:
         lo, hi = TEXT_SLICES[engine]
@@ -190,7 +191,7 @@ class Build:
         rc = self._make_fakes(["--text-file", str(self._text("classic")), "--jitter"], out)
         if rc:
             self.skip("classic", f"make_fakes.py exited {rc}")
-        return {"rc": rc}
+        return {"clips": count_rows(out / "manifest.csv"), **({"exit_code": rc} if rc else {})}
 
     def resynth(self) -> dict[str, object]:
         try:
@@ -203,7 +204,12 @@ class Build:
                                           "--systems", f"^{name}$"], self.root / "gen" / "resynth")
             if rcs[name]:
                 self.skip("resynth", f"make_fakes.py exited {rcs[name]} for {name}")
-        return rcs
+        made = self.root / "gen" / "resynth" / "manifest.csv"
+        per = dict.fromkeys(RESYNTH_VOCODERS, 0)
+        for r in M.read_csv(str(made)) if made.exists() else []:
+            per[r["system"]] = per.get(r["system"], 0) + 1
+        failed = {name: rc for name, rc in rcs.items() if rc}
+        return {"clips": sum(per.values()), "per_vocoder": per, **({"exit_codes": failed} if failed else {})}
 
     def lyra(self) -> dict[str, object] | None:
         try:
@@ -320,6 +326,11 @@ class Build:
             k: sorted(v) for k, v in M.leaks(result.clips).items()}}
 
 
+def count_rows(path: Path) -> int:
+    """Data rows of a CSV (0 when it does not exist)."""
+    return len(M.read_csv(str(path))) if path.exists() else 0
+
+
 def duration_of(path: Path) -> float:
     import soundfile as sf
 
@@ -361,6 +372,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         if b.done(step) and not a.only and step not in ALWAYS_RERUN:
             log(f"done already: {step}")
+            try:  # the report still gives its clip counts, from the step's done marker
+                report[step] = {**json.loads((root / ".done" / step).read_text()), "done_earlier": True}
+            except (OSError, ValueError):
+                report[step] = {"done_earlier": True}
             continue
         t = time.time()
         log(f"step {step}")
@@ -377,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     log(f"build finished in {(time.time() - t0) / 60:.1f} min")
     for s in b.skipped:
         log(f"skipped: {s}")
-    (root / "build-report.json").write_text(json.dumps({"steps": report, "skipped": b.skipped,
+    clips = {step: info["clips"] for step, info in report.items() if isinstance(info.get("clips"), int)}
+    (root / "build-report.json").write_text(json.dumps({"clips": clips, "steps": report, "skipped": b.skipped,
                                                         "minutes": round((time.time() - t0) / 60, 1)}, indent=1))
     return 0
 
