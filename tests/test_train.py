@@ -284,7 +284,7 @@ def test_info_follows_the_provenance_and_prints_no_absolute_paths(tmp_path):
     assert str(tmp_path) not in info.stdout, info.stdout
     assert "trained on   flat (12 clips)" in info.stdout
     for line in info.stdout.splitlines():
-        assert re.match(r"^[a-z][a-z0-9 ]{11} \S", line), line  # one line per field, never wrapped
+        assert re.match(r"^[a-z][a-z0-9 -]{11} \S", line), line  # one line per field, never wrapped
     stratified = tmp_path / "s.pt"
     assert quick_cli(data, "--out", stratified).exit_code == 0
     text = CliRunner().invoke(app, ["info", "--model", str(stratified)]).stdout
