@@ -383,7 +383,8 @@ def _train_hook(err: Console) -> Any:
             from .train import drop_reason
 
             why = Counter(drop_reason(line) for line in e["errors"])
-            err.print(f"decoded in {e['seconds']:.0f} s; {len(e['errors'])} clips skipped"
+            n = len(e["errors"])
+            err.print(f"decoded in {e['seconds']:.0f} s; {n} clip{'' if n == 1 else 's'} skipped"
                       + (": " + ", ".join(f"{n} {r}" for r, n in why.most_common()) if why else ""), markup=False)
             for line in e["errors"][:5]:
                 err.print(f"  skipped {line}", markup=False, soft_wrap=True)

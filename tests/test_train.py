@@ -339,4 +339,4 @@ def test_rows_left_out_are_counted_by_reason_on_stderr_and_in_the_checkpoint(tmp
     # every row is accounted for: trained on, validated on, or dropped for a stated reason
     assert prov["n_train"] + prov["n_val"] + 5 == 21, prov
     assert f"left out 4 of 21 rows before training: 4 {train.DROP_SYSTEM_IN_VAL}" in result.stderr
-    assert f"1 clips skipped: 1 {train.DROP_UNDECODABLE}" in result.stderr
+    assert f"1 clip skipped: 1 {train.DROP_UNDECODABLE}" in result.stderr
