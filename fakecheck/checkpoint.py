@@ -61,6 +61,15 @@ class Checkpoint:
     bundled: bool = False  # the bundled model, verified by its whole-file SHA-256 instead
 
     @property
+    def content_status(self) -> str:
+        """One line for `info`: the verified content hash, or why there is none."""
+        if self.content_sha256:
+            return f"sha256 {self.content_sha256} (verified)"
+        if self.bundled:
+            return "no content hash (the bundled file is verified by its whole-file sha256)"
+        return "no content hash (saved by an older fakecheck: not verified)"
+
+    @property
     def unverified(self) -> bool:
         """A file that predates content hashes: its contents could not be checked (the caller says so)."""
         return self.path is not None and not self.content_sha256 and not self.bundled

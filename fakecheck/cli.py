@@ -385,7 +385,7 @@ def _train_hook(err: Console) -> Any:
             why = Counter(drop_reason(line) for line in e["errors"])
             n = len(e["errors"])
             err.print(f"decoded in {e['seconds']:.0f} s; {n} clip{'' if n == 1 else 's'} skipped"
-                      + (": " + ", ".join(f"{n} {r}" for r, n in why.most_common()) if why else ""), markup=False)
+                      + (": " + ", ".join(f"{k} {r}" for r, k in why.most_common()) if why else ""), markup=False)
             for line in e["errors"][:5]:
                 err.print(f"  skipped {line}", markup=False, soft_wrap=True)
         elif kind == "step" and err.is_terminal:
@@ -650,7 +650,7 @@ def info(
     lines = [
         f"model        {ck.name}",
         f"sha256       {ck.sha256}",
-        f"contents     {'sha256 ' + ck.content_sha256 + ' (verified)' if ck.content_sha256 else 'no content hash' + (' (the bundled file is verified by its sha256 above)' if ck.bundled else ' (an older file: not verified)')}",
+        f"contents     {ck.content_status}",
         f"parameters   {ck.model.n_params():,}",
         f"architecture {json.dumps(ck.model.cfg.to_dict())}",
         f"features     {ck.features.frontend}: {ck.features.n_stages} stages x {ck.features.stage_width} "
