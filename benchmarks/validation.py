@@ -120,7 +120,8 @@ def main() -> None:
             continue
         print(f"\n{name}: bona fide sources (clean), false-alarm rate at the threshold and mean P(fake)")
         for src, v in clean["per_bonafide_source"].items():  # type: ignore[union-attr]
-            print(f"  {src:28s} n={v['n']:4d}  false alarms {v['false_alarm']:6.1%}  mean P(fake) {v['mean_p_fake']:.3f}")
+            print(f"  {src:28s} n={v['n']:4d}  false alarms {v['false_alarm']:6.1%}  "
+                  f"mean P(fake) {v['mean_p_fake']:.3f}")
         print(f"{name}: spoof families (clean), EER against all bona fide")
         for fam, e in clean["per_family"].items():  # type: ignore[union-attr]
             print(f"  {fam:40s} {e:6.2%}")

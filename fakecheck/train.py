@@ -332,8 +332,9 @@ def window_mean_scores(model: SpoofTransformer, fcfg: FeatureConfig, clips: Sequ
     was_training = model.training
     det = Detector(Checkpoint(model, fcfg), device=str(next(model.parameters()).device),
                    threads=torch.get_num_threads())
-    owner = np.concatenate([[i] * len(w) for i, w in enumerate(spread_windows(c, n_windows) for c in clips)]).astype(int)
-    windows = [w for c in clips for w in spread_windows(c, n_windows)]
+    per_clip = [spread_windows(c, n_windows) for c in clips]
+    owner = np.repeat(np.arange(len(clips)), [len(w) for w in per_clip])
+    windows = [w for ws in per_clip for w in ws]
     with precision.autocast(det.device, dtype):
         logits = np.concatenate([det.score_windows(np.stack(windows[i:i + batch]))
                                  for i in range(0, len(windows), batch)])
@@ -525,7 +526,8 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
             eer = metrics.compute_eer(bona, spoof)[0]
             s_ok, y_ok = torch.as_tensor(scores[ok]), torch.as_tensor(labels[ok], dtype=torch.float64)
             val_loss = float(F.binary_cross_entropy_with_logits(s_ok, y_ok))
-            record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else math.nan, "val_eer": eer, "val_loss": val_loss,
+            record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else math.nan,
+                      "val_eer": eer, "val_loss": val_loss,
                       "epoch_seconds": train_seconds, "lr": opt.param_groups[0]["lr"]}
             history.append(record)
             # Ties in EER are common on small validation sets (EER 0 early on); break them by loss.

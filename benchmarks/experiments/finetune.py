@@ -20,8 +20,8 @@ from pathlib import Path
 import torch
 
 from fakecheck import datasets
-from fakecheck.augment import AugmentConfig
 from fakecheck import train as training
+from fakecheck.augment import AugmentConfig
 
 
 def main() -> None:
@@ -68,7 +68,8 @@ def main() -> None:
 
     ckpt = training.train(train_rows, val_rows, a.out, cfg, mcfg, fcfg, resume=state.exists(), hook=hook,
                           provenance={"recipe": "benchmarks/experiments/finetune.py", "argv": sys.argv[1:],
-                                      "data": "training-manifest.csv (committed split)"})
+                                      "data": ["training-manifest.csv"],
+                                      "val_kind": "the committed validation split (docs/data.md)"})
     m = ckpt.metrics
     print("RESULT " + json.dumps({"out": str(a.out), "epoch": ckpt.provenance.get("epoch"), "eer": m.get("eer"),
                                   "min_dcf": m.get("min_dcf"), "minutes": round((time.time() - t0) / 60, 1)}))
