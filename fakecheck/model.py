@@ -185,14 +185,14 @@ class SpoofTransformer(nn.Module):
         self.token_head = nn.Linear(cfg.d_model, 1) if cfg.token_head else None  # each token -> spoof logit
         self.apply(self._init_weights)
 
-    def load_whisper_top(self, encoder: nn.Module) -> None:
-        """Start the fine-tuned blocks from the frozen encoder's top blocks and final norm."""
+    def load_whisper_top(self, encoder: Any) -> None:
+        """Start the fine-tuned blocks from the frozen encoder's (whisper.WhisperEncoder) top blocks and norm."""
         if self.encoder_top is None:
             return
         k = self.cfg.encoder_blocks
-        for mine, theirs in zip(self.encoder_top.blocks, encoder.blocks[-k:], strict=True):  # type: ignore[union-attr]
+        for mine, theirs in zip(self.encoder_top.blocks, list(encoder.blocks)[-k:], strict=True):
             mine.load_state_dict(theirs.state_dict())
-        self.encoder_top.norm.load_state_dict(encoder.norm.state_dict())  # type: ignore[union-attr]
+        self.encoder_top.norm.load_state_dict(encoder.norm.state_dict())
 
     def encoder_parameters(self) -> list[nn.Parameter]:
         """The fine-tuned Whisper weights (trained with a lower learning rate than the head)."""

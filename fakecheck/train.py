@@ -278,9 +278,10 @@ def _match_bonafide_to_fakes(w: np.ndarray, labels: np.ndarray, systems: Sequenc
     if not both:
         return w
     matched = np.zeros_like(w)
+    system_of = np.asarray(systems)
     for src in both:
         here = bona & (sources == src)
-        within = np.array([1 / math.sqrt(max(1, int(np.sum(here & (np.asarray(systems) == systems[i])))))
+        within = np.array([1 / math.sqrt(int(np.sum(here & (system_of == system_of[i]))))
                            for i in np.nonzero(here)[0]])  # sqrt rule among the source's corpora
         matched[here] = w[spoof & (sources == src)].sum() * within / within.sum()
     matched *= 0.5 / matched.sum()
