@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # The shipped model's recipe (models/MODEL_CARD.md, docs/experiments.md "Detector v3").
-RECIPE = ["--encoder-blocks", "2", "--encoder-lr", "3e-5", "--lr", "1e-3", "--epochs", "3", "--clips-per-epoch",
+RECIPE = ["--encoder-blocks", "4", "--encoder-lr", "3e-5", "--lr", "1e-3", "--epochs", "2", "--clips-per-epoch",
           "6000", "--patience", "1", "--matched-share", "0.5", "--threads", "2", "--seed", "0"]
 
 

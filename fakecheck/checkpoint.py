@@ -38,7 +38,7 @@ FORMAT = "fakecheck-checkpoint"
 FORMAT_VERSION = 1
 BUNDLED_MODEL_NAME = "fakecheck-default.pt"
 # SHA-256 of models/fakecheck-default.pt; a mismatch means a damaged or swapped file.
-BUNDLED_MODEL_SHA256 = "cd9ead0646958facb96abf1b6a349d63f87968b3b4753d5887c2ae33c9ba1ce3"
+BUNDLED_MODEL_SHA256 = "b56eae759a7a6f80b3bcf97d67514f4b93e2049620c425646484edd20c4df9f6"
 DEFAULT_THRESHOLD = 0.5  # on calibrated p_fake: the Bayes decision for equal priors and costs
 
 

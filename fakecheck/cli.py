@@ -36,7 +36,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 EXIT_OK, EXIT_FAKE, EXIT_USAGE, EXIT_INPUT_ERROR, EXIT_WRITE_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 
-DEFAULT_ENCODER_BLOCKS = 2  # = the shipped model's (models/MODEL_CARD.md); chosen on the validation split
+DEFAULT_ENCODER_BLOCKS = 4  # = the shipped model's (models/MODEL_CARD.md); chosen on the validation split
 
 app = typer.Typer(
     name="fakecheck",
