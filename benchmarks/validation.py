@@ -24,6 +24,7 @@ import json
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +60,8 @@ def family_of(system: str, source: str) -> str:
     return data_manifest.VALIDATION_SOURCES.get(source, "other")
 
 
-def figures(verdicts: list, rows: list[dict[str, str]]) -> dict[str, object]:
+def figures(verdicts: Iterable, rows: list[dict[str, str]]) -> dict[str, object]:
+    verdicts = list(verdicts)  # analyse_waveforms yields them one by one
     p = np.array([v.p_fake if v.p_fake is not None else np.nan for v in verdicts])
     flagged = np.array([v.verdict in FLAGGED for v in verdicts])
     labels = np.array([r["label"] == "spoof" for r in rows])
@@ -114,19 +116,18 @@ def main() -> None:
             print(f"{name:28s} {cond:9s} EER {res['eer']:6.2%}  mean/family {res['mean_family_eer']:6.2%}  "
                   f"false alarms {res['false_alarm_all']:6.2%} (worst source {res['worst_false_alarm']:6.2%})  "
                   f"unscored {res['n_unscored']}  [{time.time() - t:.0f} s]", flush=True)
-    for name, by_cond in results.items():
-        clean = by_cond.get("clean")
-        if not clean:
-            continue
-        print(f"\n{name}: bona fide sources (clean), false-alarm rate at the threshold and mean P(fake)")
-        for src, v in clean["per_bonafide_source"].items():  # type: ignore[union-attr]
-            print(f"  {src:28s} n={v['n']:4d}  false alarms {v['false_alarm']:6.1%}  "
-                  f"mean P(fake) {v['mean_p_fake']:.3f}")
-        print(f"{name}: spoof families (clean), EER against all bona fide")
-        for fam, e in clean["per_family"].items():  # type: ignore[union-attr]
-            print(f"  {fam:40s} {e:6.2%}")
-    if a.json:
-        a.json.write_text(json.dumps(results, indent=1))
+            print_details(name, cond, res)
+            if a.json:  # after every condition: a long run killed half-way keeps what it measured
+                a.json.write_text(json.dumps(results, indent=1))
+
+
+def print_details(name: str, cond: str, res: dict[str, object]) -> None:
+    print(f"  {name} ({cond}): bona fide sources, false-alarm rate at the threshold and mean P(fake)")
+    for src, v in res["per_bonafide_source"].items():  # type: ignore[attr-defined]
+        print(f"    {src:28s} n={v['n']:4d}  false alarms {v['false_alarm']:6.1%}  mean P(fake) {v['mean_p_fake']:.3f}")
+    print(f"  {name} ({cond}): spoof families, EER against all bona fide")
+    for fam, e in res["per_family"].items():  # type: ignore[attr-defined]
+        print(f"    {fam:40s} {e:6.2%}", flush=True)
 
 
 if __name__ == "__main__":
