@@ -9,6 +9,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from .assessment import assessment, fmt_p  # noqa: F401  (renderers and tests use them from here)
+
 VERDICT_STYLE = {"REAL": "bold green", "FAKE": "bold red", "PARTIAL": "bold dark_orange", "INCONCLUSIVE": "bold yellow",
                  "ERROR": "bold magenta"}
 SEGMENTS_SHOWN = 2  # fake segments listed in a table cell; the rest are counted
@@ -21,10 +23,6 @@ def display_path(path: str) -> str:
     return path.encode("unicode_escape").decode("ascii") if any(ord(c) < 32 or c == "\x7f" for c in path) else path
 
 
-def fmt_p(p: float | None) -> str:
-    return "-" if p is None else f"{p:.3f}"
-
-
 def fmt_segments(row: dict[str, Any]) -> str:
     """'3.2-6.1 s, 9.0-9.8 s (+2)', or '-' without fake segments."""
     segs = row.get("fake_segments") or []
@@ -32,25 +30,6 @@ def fmt_segments(row: dict[str, Any]) -> str:
         return "-"
     shown = ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in segs[:SEGMENTS_SHOWN])
     return shown + (f" (+{len(segs) - SEGMENTS_SHOWN})" if len(segs) > SEGMENTS_SHOWN else "")
-
-
-def assessment(row: dict[str, Any]) -> str:
-    """One plain-language line: what the verdict means and how far to trust it."""
-    verdict, conf, warns = row["verdict"], row.get("confidence"), row.get("warnings") or []
-    if verdict == "ERROR":
-        return f"could not analyse: {row.get('error', '')}"
-    if verdict == "INCONCLUSIVE":
-        return f"no verdict: {row.get('error', '')}"
-    lean = {"FAKE": "synthetic", "REAL": "genuine", "PARTIAL": "partly synthetic"}[verdict]
-    if conf == "low":
-        why = warns[0] if warns else "the score is close to the threshold"
-        return f"unsure, leans {lean}: {why}"
-    if verdict == "PARTIAL":
-        n = len(row.get("fake_segments") or [])
-        text = f"partly synthetic: {n} suspicious segment{'s' if n != 1 else ''} ({conf} confidence)"
-    else:
-        text = f"likely {lean} ({conf} confidence)"
-    return text + (f"; {warns[0]}" if warns else "")
 
 
 def fmt_duration(d: float | None) -> str:
@@ -67,7 +46,7 @@ def scan_table(rows: Sequence[dict[str, Any]]) -> Table:
     for r in rows:
         table.add_row(
             escape(display_path(r["path"])), fmt_duration(r.get("duration_s")),
-            Text(r["verdict"], style=VERDICT_STYLE.get(r["verdict"], "")), fmt_p(r.get("p_fake")),
+            Text(r["verdict"], style=VERDICT_STYLE.get(r["verdict"], "")), fmt_p(r.get("p_fake"), r.get("threshold")),
             fmt_segments(r), escape(assessment(r)),
         )
     return table
@@ -76,7 +55,7 @@ def scan_table(rows: Sequence[dict[str, Any]]) -> Table:
 def plain_row(r: dict[str, Any]) -> str:
     """verdict, P(fake), confidence, duration, fake segments, path, '# assessment' (tab-separated; the
     path comes after the fixed fields so that spaces in names stay parseable)."""
-    return (f"{r['verdict']}\t{fmt_p(r.get('p_fake'))}\t{r.get('confidence') or '-'}\t"
+    return (f"{r['verdict']}\t{fmt_p(r.get('p_fake'), r.get('threshold'))}\t{r.get('confidence') or '-'}\t"
             f"{fmt_duration(r.get('duration_s'))}\t{fmt_segments(r)}\t{display_path(r['path'])}\t"
             f"# {assessment(r)}")
 
@@ -90,7 +69,7 @@ def limits_line(metrics: dict[str, Any]) -> str:
 
 
 def summary_line(counts: dict[str, int], wall_s: float, audio_s: float, skipped: int) -> str:
-    from .inference import VERDICTS
+    from .verdict import VERDICTS
 
     parts = [f"{counts.get(v, 0)} {v.lower()}" for v in VERDICTS]
     speed = f"{audio_s / wall_s:.0f}x real time" if wall_s > 0 else "-"
@@ -133,7 +112,7 @@ def verdict_block(v: dict[str, Any]) -> Any:
 
     head = Text()
     head.append(v["verdict"], style=VERDICT_STYLE.get(v["verdict"], ""))
-    head.append(f"   P(fake) {fmt_p(v.get('p_fake'))}   confidence {v.get('confidence') or '-'}   "
+    head.append(f"   P(fake) {fmt_p(v.get('p_fake'), v.get('threshold'))}   confidence {v.get('confidence') or '-'}   "
                 f"{fmt_duration(v.get('duration_s'))}")
     lines = [Text(display_path(v["path"])), head, Text(assessment(v))]
     lines += [Text(f"warning: {w}") for w in v.get("warnings") or []]
