@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .audio import SAMPLE_RATE, SILENCE_DBFS, AudioInfo, frame_dbfs
+from .audio import SAMPLE_RATE, AudioInfo, frame_dbfs, silence_dbfs
 
 FRAME = 512  # samples per spectrum frame (32 ms)
 BAND_DROP_DB = 50.0  # "energy" at a frequency: within this many dB of the 150-3000 Hz level
@@ -62,7 +62,8 @@ class ConditionStats:
         n = len(x) // FRAME
         if n:
             fr = x[: n * FRAME].reshape(n, FRAME).astype(np.float64)
-            loud = frame_dbfs(x, FRAME) > SILENCE_DBFS
+            levels = frame_dbfs(x, FRAME)
+            loud = levels > silence_dbfs(levels)
             if loud.any():
                 spec = np.abs(np.fft.rfft(fr[loud] * np.hanning(FRAME), axis=1)) ** 2
                 self.power += spec.sum(axis=0)
@@ -76,7 +77,7 @@ class ConditionStats:
             self.speech_tokens += int(sp.sum())
             self.pause_energy += float(energy[~sp].sum())
             self.pause_tokens += int((~sp).sum())
-            self.sound_tokens += int(np.count_nonzero(db > SILENCE_DBFS))
+            self.sound_tokens += int(np.count_nonzero(db > silence_dbfs(db)))
 
 
 def bandwidth_hz(power: np.ndarray) -> float:
