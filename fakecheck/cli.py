@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from . import __version__
+from . import __version__, commands_report
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -128,6 +128,7 @@ def scan(
     shard: Annotated[str | None, typer.Option("--shard", help="K/N: scan only the K-th of N deterministic parts.")] = None,
     device: Annotated[str | None, typer.Option("--device", help="cpu, cuda, mps or auto.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table, progress or summary; ERROR rows still go to stderr.")] = False,
+    report_dir: Annotated[Path | None, typer.Option("--report-dir", help="Write an HTML evidence report per file, and index.html, to DIR.")] = None,
 ) -> None:
     """Scan audio files and folders; print a verdict per file."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -158,6 +159,12 @@ def scan(
         raise _fail(str(exc)) from None
     if scores:
         _warn_duplicate_trials(err, inputs, scores_full_path)
+    if report_dir:
+        try:
+            commands_report.check_report_dir(report_dir)
+        except OSError as exc:
+            _close_quietly(sinks)
+            raise _fail(f"--report-dir {report_dir}: {exc.strerror}") from None
     stdout_taken = any(s.target == "-" for s in sinks)
     if not found_any:  # only empty folders: an error, after the options were checked and the outputs opened
         _close_quietly(sinks, _summary({}, VERDICTS, 0, skipped, 0.0, 0.0, False))
@@ -203,6 +210,14 @@ def scan(
             s.close(summary)
     except OutputError as exc:
         raise _fail(str(exc), EXIT_WRITE_ERROR) from None
+    if report_dir and code == EXIT_OK:
+        try:
+            n = commands_report.write_scan_reports(det, rows, report_dir)
+        except OSError as exc:
+            raise _fail(f"writing reports to {report_dir} failed: {exc.strerror}", EXIT_WRITE_ERROR) from None
+        if not quiet:
+            err.print(f"{n} reports and {commands_report.INDEX_NAME} written to {render.display_path(str(report_dir))}",
+                      markup=False, highlight=False)
     if show_table and interactive and rows:
         out.print(render.scan_table(rows))
     if not quiet:
@@ -557,6 +572,9 @@ def explain(
     from . import render
     from .inference import FLAGGED
 
+    if file.is_dir():
+        raise _fail(f"{file} is a folder: explain takes one file; for a folder use `fakecheck scan {file}` "
+                    f"(or `fakecheck scan {file} --report-dir OUT` for an HTML report per file)")
     out, err = _consoles()
     if width:
         out.width = width  # the lines are built to fit it: nothing wraps, in a terminal or a pipe
@@ -591,6 +609,9 @@ def explain(
         out.print(render.explanation_view(result, cols, heads, colour))
     v = result.verdict
     raise typer.Exit(EXIT_INPUT_ERROR if v.verdict == "ERROR" else EXIT_FAKE if v.verdict in FLAGGED else EXIT_OK)
+
+
+app.command(name="report")(commands_report.report)
 
 
 @app.command()
