@@ -49,7 +49,7 @@ class _Pipe:
 
         to_browser_r, self._w = map(high, os.pipe())
         self._r, from_browser_w = map(high, os.pipe())
-        # The browser reads fd 3 and writes fd 4: bash (dash takes one-digit fds only) moves the pipe ends there, then runs it.
+        # The browser reads fd 3 and writes fd 4: bash moves the pipe ends there (dash takes one-digit fds only).
         script = f'exec "$0" "$@" 3<&{to_browser_r} 4>&{from_browser_w} {to_browser_r}<&- {from_browser_w}>&-'
         self.proc = subprocess.Popen(["bash", "-c", script, exe, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
                                      pass_fds=(to_browser_r, from_browser_w), stdin=subprocess.DEVNULL,

@@ -35,7 +35,7 @@ def test_partial_just_above_the_bar_and_real_just_below(seconds):
 def test_no_cliff_evidence_grows_smoothly_with_length_and_strength():
     lengths = [0.5 + 0.25 * i for i in range(100)]
     ev = [segment_evidence(0.7, s, T) for s in lengths]
-    steps = [b - a for a, b in zip(ev, ev[1:])]
+    steps = [b - a for a, b in zip(ev, ev[1:], strict=False)]
     assert all(s > 0 for s in steps) and max(steps) < 0.15  # monotone, no jump (a cliff would be >= 1)
     assert segment_evidence(0.6, 4, T) < segment_evidence(0.7, 4, T)
 
@@ -83,7 +83,8 @@ def test_short_files_give_seconds_and_many_segments_are_counted():
 
 def test_warnings_follow_and_low_confidence_gives_a_reason():
     assert assessment(row("FAKE", [], "low", warnings=["noisy: x"])) == "unsure, leans synthetic: noisy: x"
-    assert assessment(row("FAKE", [], "medium", warnings=["noisy: x"])) == "likely synthetic (medium confidence); noisy: x"
+    line = assessment(row("FAKE", [], "medium", warnings=["noisy: x"]))
+    assert line == "likely synthetic (medium confidence); noisy: x"
 
 
 def test_speech_reason_reads_the_same_at_any_amount():
