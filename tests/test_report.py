@@ -4,6 +4,7 @@ in a real browser (headless Chromium, installed by .ci/run) without errors or ne
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 
 import pytest
@@ -109,6 +110,8 @@ SEEK = """(() => { const fig = document.getElementById('timeline'); const r = fi
 @pytest.mark.parametrize("width, mobile", [(1280, False), (390, True)], ids=["desktop", "phone"])
 def test_report_renders_in_chromium(made, width, mobile):
     if browser.find_chromium() is None:
+        if os.environ.get("FAKECHECK_REQUIRE_BROWSER"):
+            pytest.fail("FAKECHECK_REQUIRE_BROWSER is set (.ci/run) but no chromium is on PATH")
         pytest.skip("chromium not installed (apt-get install chromium; .ci/run installs it): browser test skipped")
     page = browser.load(made["out"], width, mobile=mobile, evaluate=SEEK)
     (made["tmp"] / f"shot-{width}.png").write_bytes(page.screenshot)
