@@ -6,7 +6,8 @@ clip's report under 15 MB, written in under 3x the time of explain).
 
 Without FILE, a clip of MINUTES is made from the committed examples (speech with 0.5 s pauses, 16 kHz
 16-bit WAV, the kind of file a journalist receives).  The model is loaded once; then explain_file and
-report.build + report_html.render run on the file, each timed once after a warm-up on the first 8 s.  Prints both times, their ratio and the report's size.
+report.build + report_html.render run on the file, each timed once after a warm-up on the first 8 s.
+Prints both times, their ratio and the report's size.
 """
 
 from __future__ import annotations
