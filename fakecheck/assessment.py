@@ -81,3 +81,14 @@ def assessment(row: dict[str, Any]) -> str:
     if segs:
         return f"{head}; {found} {look} synthetic{tail}"
     return head + tail
+
+
+def resolution(token_head: bool, token_s: float, window_hop_s: float, window_s: float, short: bool = False) -> str:
+    """What one step of the P(fake) timeline is: a token, or (a model without a token head, whose
+    timeline repeats each window's score) a window step."""
+    if token_head:
+        return f"per {token_s * 1000:.0f} ms token"
+    if short:
+        return f"per {window_hop_s:g} s window step (no token head)"
+    return (f"per {window_hop_s:g} s window step (this model has no token head: each step carries the score "
+            f"of the {window_s:g} s windows over it)")

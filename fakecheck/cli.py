@@ -597,7 +597,13 @@ def explain(
                 raise _fail(f"cannot write {json_out}: {exc.strerror}", EXIT_WRITE_ERROR) from None
     if png:
         try:
-            render.explanation_png(result, png, det.checkpoint.sha256)
+            from .report import sha256_file
+
+            try:
+                file_sha = sha256_file(file)
+            except OSError:  # unreadable: its ERROR verdict has no picture anyway (ValueError below)
+                file_sha = ""
+            render.explanation_png(result, png, det.checkpoint.sha256, file_sha)
         except ImportError as exc:
             raise _fail(str(exc)) from None
         except ValueError as exc:  # an ERROR/empty result has no picture; the verdict still prints

@@ -190,11 +190,11 @@ def known_limits(metrics: dict[str, Any]) -> tuple[str, ...]:
 
 
 def timeline_step(det: Detector) -> str:
-    """The P(fake) timeline's resolution in words: a model without a token head repeats each window's score."""
-    if det.model.cfg.token_head:
-        return f"per {det.token_samples * 1000 // audio.SAMPLE_RATE} ms token"
-    return (f"per {audio.WINDOW_HOP_SECONDS:g} s window step (this model has no token head: each step carries "
-            f"the score of the {audio.WINDOW_SECONDS:g} s windows over it)")
+    """The P(fake) timeline's resolution in words (assessment.resolution)."""
+    from .assessment import resolution
+
+    return resolution(bool(det.model.cfg.token_head), det.token_samples / audio.SAMPLE_RATE,
+                      audio.WINDOW_HOP_SECONDS, audio.WINDOW_SECONDS)
 
 
 def build(det: Detector, path: str | os.PathLike[str], command: str = "", mode: str = "rollout") -> Report:
