@@ -251,7 +251,11 @@ def explanation_png(ex: Any, path: Any, model_sha256: str = "", file_sha256: str
     head_in = 0.2 * len(header) + 0.2
     fig, axes = plt.subplots(3, 1, figsize=(10, 5.5 + head_in), sharex=True,
                              gridspec_kw={"height_ratios": [3, 1, 1.4]}, layout="constrained")
-    fig.get_layout_engine().set(rect=(0, 0, 1, 5.5 / (5.5 + head_in)))  # the header sits above the panels
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    engine = fig.get_layout_engine()
+    if isinstance(engine, ConstrainedLayoutEngine):
+        engine.set(rect=(0, 0, 1, 5.5 / (5.5 + head_in)))  # the header sits above the panels
     for i, line in enumerate(header):
         fig.text(0.01, 1 - (0.1 + 0.2 * i) / (5.5 + head_in), line, fontsize=9 if i else 11,
                  fontweight="bold" if i == 0 else "normal", va="top", family="monospace" if "sha256" in line
