@@ -203,6 +203,7 @@ def frame_dbfs(x: np.ndarray, frame: int = HOP_LENGTH) -> np.ndarray:
 def silence_dbfs(levels: np.ndarray) -> float:
     """The level under which a frame of this audio is silence: SILENCE_DBFS, or RELATIVE_SILENCE_DB under
     the loud frames of quieter audio, never below DIGITAL_SILENCE_DBFS (see the constants)."""
+    levels = levels[np.isfinite(levels)]  # frame_dbfs gives -inf for an empty block
     if len(levels) == 0:
         return SILENCE_DBFS
     loud = float(np.percentile(levels, LOUD_PERCENTILE))
