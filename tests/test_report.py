@@ -125,3 +125,19 @@ def test_report_renders_in_chromium(made, width, mobile):
     assert current == pytest.approx(duration / 2, rel=0.02)  # a click on the panels seeks the audio
     assert images == 0 and HOSTILE in title  # the name is text, not markup
     assert HOSTILE in page.text
+
+
+def test_player_embeds_the_original_when_small_and_playable_else_an_opus_copy(tmp_path, monkeypatch):
+    from fakecheck import audio, report
+
+    x = speechlike(3.0)
+    wav, aiff = tmp_path / "a.wav", tmp_path / "a.aiff"
+    sf.write(wav, x, SR)
+    sf.write(aiff, x, SR)
+    mime, data, note = report.player_audio(wav, report.describe_format(audio.probe(wav)), x)
+    assert (mime, data) == ("audio/wav", wav.read_bytes()) and "original" in note
+    mime, data, note = report.player_audio(aiff, report.describe_format(audio.probe(aiff)), x)
+    assert mime == "audio/ogg" and data[:4] == b"OggS" and "browsers do not play AIFF" in note
+    monkeypatch.setattr(report, "EMBED_ORIGINAL_MAX_BYTES", 1000)
+    mime, data, note = report.player_audio(wav, "WAV (PCM_16)", x)
+    assert mime == "audio/ogg" and len(data) < wav.stat().st_size and "larger than" in note
