@@ -4,7 +4,7 @@ Exit codes (scan): 0 nothing flagged, 1 at least one FAKE or PARTIAL, 2 usage er
 unusable model, device or output path), 3 at least one input could not be analysed (ERROR
 rows), or the folders given held no audio file at all, 4 an output could not be written
 mid-run, 5 internal error (a bug: please report it), 130 interrupted.  When several apply:
-130 > 5 > 4 > 3 > 1 > 0 (2 stops before any work).  explain, evaluate and train use the same
+130 > 5 > 4 > 3 > 1 > 0 (2 stops before any work).  explain, report, evaluate and train use the same
 numbers: evaluate gives 3 when files could not be scored or key trials have no score, and train
 gives 2 for a dataset problem or an unusable --out (a missing or read-only folder, a folder
 given as --out, an existing --out or .state without --force or --resume).
