@@ -20,6 +20,10 @@ Reported, each beside its chance level where one exists:
     top-decile mass  share of the P(fake) mass of the top 10% tokens inside the splice
     segment IoU      of the reported fake segments with the splice (0 when none)
     false segments   share of untouched real recordings with any fake segment
+    false PARTIAL    share of untouched real recordings called PARTIAL (the false-alarm rate of the
+                     PARTIAL rule alone; FAKE is the clip score's), beside what the old rule (a
+                     segment mean of at least 0.73, whatever its length) would have called PARTIAL
+    named            share of files with fake segments whose verdict line names them (should be 100%)
 """
 
 from __future__ import annotations
@@ -41,7 +45,9 @@ sys.path.insert(0, str(ROOT / "benchmarks" / "experiments"))
 
 from cache_splices import BENCHMARK_SOURCES  # noqa: E402
 
-from fakecheck import audio, splice  # noqa: E402
+from fakecheck import audio, segments, splice  # noqa: E402
+from fakecheck.assessment import assessment, segments_phrase  # noqa: E402
+from fakecheck.calibration import CONFIDENCE_LOGODDS, confidence  # noqa: E402
 from fakecheck.inference import Detector, Verdict  # noqa: E402
 
 SR = audio.SAMPLE_RATE
@@ -127,6 +133,21 @@ def trial_figures(v: Verdict, fake: np.ndarray) -> dict[str, float]:
             "chance": float(truth.mean()), "verdict_flagged": float(v.verdict in ("FAKE", "PARTIAL"))}
 
 
+def old_rule_partial(v: Verdict) -> bool:
+    """The rule before issue 20: PARTIAL when any segment's mean P(fake) was medium confidence or more."""
+    tl = v.timeline
+    if v.p_fake is None or v.p_fake >= v.threshold or tl is None:
+        return False
+    means = [segments.mean_p(tl.p_fake, tl.speech, a, b, tl.token_s) for a, b in v.fake_segments]
+    assert CONFIDENCE_LOGODDS[0] == 1.0
+    return any(m >= v.threshold and confidence(m, v.threshold) != "low" for m in means)
+
+
+def names_segments(v: Verdict) -> bool:
+    row = v.to_dict(with_windows=False)
+    return segments_phrase(row["fake_segments"], row["duration_s"]) in assessment(row)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("data", type=Path, nargs="?", default=Path("/work/data"))
@@ -146,21 +167,31 @@ def main() -> None:
     controls: list[bool] = []
     result: dict[str, object] = {"model": det.model_name, "hosts": len(host_list), "pieces": len(piece_list),
                                  "piece_systems": len({s for s, _ in piece_list})}
+    named_trials: list[bool] = []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(a.trials):
             host = host_list[int(rng.integers(len(host_list)))]
             _, piece = piece_list[int(rng.integers(len(piece_list)))]
             at = int(rng.integers(int(1.0 * SR), len(host) - int(1.0 * SR)))
             sp = splice.insert(host, piece, True, at, float(rng.choice(splice.CROSSFADES_S)))
-            figures.append(trial_figures(scan(det, sp.samples, Path(tmp)), sp.fake))
-        control_flagged = []
+            tv = scan(det, sp.samples, Path(tmp))
+            figures.append(trial_figures(tv, sp.fake))
+            if tv.fake_segments:
+                named_trials.append(names_segments(tv))
+        control_flagged, control_partial, control_partial_old, named = [], [], [], []
         for host in control_list:
             cv = scan(det, host, Path(tmp))
             controls.append(bool(cv.fake_segments))
             control_flagged.append(cv.verdict in ("FAKE", "PARTIAL"))
+            control_partial.append(cv.verdict == "PARTIAL")
+            control_partial_old.append(old_rule_partial(cv))
+            if cv.fake_segments:
+                named.append(names_segments(cv))
         result.update({k: float(np.mean([f[k] for f in figures])) for k in figures[0]})
         result["false_segment_rate"] = float(np.mean(controls))
         result["control_flagged_rate"] = float(np.mean(control_flagged))
+        result["control_partial_rate"] = float(np.mean(control_partial))
+        result["control_partial_rate_old_rule"] = float(np.mean(control_partial_old))
         result["controls"] = len(controls)
         # Ten minutes of real speech (many speakers, as in a programme) with three 3 s fakes.
         long = np.concatenate(control_list)
@@ -176,7 +207,11 @@ def main() -> None:
         found = [any(a < e and b > s for a, b in v.fake_segments) for s, e in inserts]
         other = [seg for seg in v.fake_segments if not any(seg[0] < e and seg[1] > s for s, e in inserts)]
         result["long"] = {"verdict": v.verdict, "found": int(sum(found)), "other_segments": len(other),
-                          "segments": [list(s) for s in v.fake_segments]}
+                          "segments": [list(s) for s in v.fake_segments],
+                          "line": assessment(v.to_dict(with_windows=False))}
+        named += named_trials + ([names_segments(v)] if v.fake_segments else [])
+        result["named_rate"] = float(np.mean(named)) if named else 1.0
+        result["named_files"] = len(named)
     result["seconds"] = round(time.time() - t0, 1)
     print(f"{a.trials} splices of 3 s held-out fakes into {len(host_list)} real 14 s hosts "
           f"({result['piece_systems']} systems), model {det.model_name}")
@@ -187,8 +222,13 @@ def main() -> None:
     print(f"  false segments    {result['false_segment_rate']:.1%} of {len(controls)} untouched real recordings "
           f"of {CONTROL_S:.0f} s")
     print(f"  real recordings flagged FAKE or PARTIAL {result['control_flagged_rate']:.1%}")
+    print(f"  false PARTIAL     {result['control_partial_rate']:.1%} of the untouched real recordings "
+          f"(old rule: {result['control_partial_rate_old_rule']:.1%})")
+    print(f"  named             {result['named_rate']:.1%} of {result['named_files']} files with fake segments "
+          "name them in their verdict line")
     print(f"  10 min + 3 fakes  {result['long']['found']}/3 found, {result['long']['other_segments']} other segments "
           f"(verdict {result['long']['verdict']})")
+    print(f"    {result['long']['line']}")
     if a.json:
         a.json.write_text(json.dumps(result, indent=1))
 

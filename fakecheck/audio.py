@@ -33,7 +33,13 @@ MIN_SECONDS = 0.5  # below this a verdict would be a guess: INCONCLUSIVE
 MIN_SAMPLES = int(MIN_SECONDS * SAMPLE_RATE)
 MIN_SOURCE_RATE, MAX_SOURCE_RATE = 8_000, 192_000
 
-SILENCE_DBFS = -60.0  # a 10 ms frame quieter than this counts as silence
+SILENCE_DBFS = -60.0  # a 10 ms frame quieter than this counts as silence in audio at a normal level
+# Quiet recordings: silence is also anything RELATIVE_SILENCE_DB under the loud frames (their 95th
+# percentile), so a meeting recorded at -50 dBFS keeps its speech; but never below DIGITAL_SILENCE_DBFS,
+# under one 16-bit step (-90.3 dBFS), so digital silence and dither stay silence at any gain.
+RELATIVE_SILENCE_DB = 45.0  # = -60 dBFS for speech whose loud frames sit at -15 dBFS, as the examples' do
+DIGITAL_SILENCE_DBFS = -90.0
+LOUD_PERCENTILE = 95.0  # "the loud frames": a stretch of speech longer than 5% of the audio sets the level
 SPEECH_FRACTION = 0.2  # a window needs this share of non-silent frames to be scored
 
 # Extensions treated as audio when scanning folders.  Anything else is skipped and counted.  Only the
@@ -321,16 +327,29 @@ def frame_dbfs(x: np.ndarray, frame: int = HOP_LENGTH) -> np.ndarray:
     return 10 * np.log10(np.mean(frames**2, axis=1) + 1e-20)
 
 
+def silence_dbfs(levels: np.ndarray) -> float:
+    """The level under which a frame of this audio is silence: SILENCE_DBFS, or RELATIVE_SILENCE_DB under
+    the loud frames of quieter audio, never below DIGITAL_SILENCE_DBFS (see the constants)."""
+    levels = levels[np.isfinite(levels)]  # frame_dbfs gives -inf for an empty block
+    if len(levels) == 0:
+        return SILENCE_DBFS
+    loud = float(np.percentile(levels, LOUD_PERCENTILE))
+    return float(np.clip(loud - RELATIVE_SILENCE_DB, DIGITAL_SILENCE_DBFS, SILENCE_DBFS))
+
+
 def has_speech(x: np.ndarray) -> bool:
-    """Energy test: enough frames above SILENCE_DBFS to be worth scoring."""
+    """Energy test: enough frames above silence (`silence_dbfs`) to be worth scoring."""
     if len(x) == 0:
         return False
-    return float(np.mean(frame_dbfs(x) > SILENCE_DBFS)) >= SPEECH_FRACTION
+    db = frame_dbfs(x)
+    return float(np.mean(db > silence_dbfs(db))) >= SPEECH_FRACTION
 
 
 def trim_leading_silence(x: np.ndarray) -> np.ndarray:
-    """Drop frames below SILENCE_DBFS at the start, so padding a clip with silence cannot move it."""
-    loud = np.nonzero(frame_dbfs(x) > SILENCE_DBFS)[0]
+    """Drop silent frames (`silence_dbfs` of this block) at the start, so padding a clip with silence
+    cannot move it."""
+    db = frame_dbfs(x)
+    loud = np.nonzero(db > silence_dbfs(db))[0]
     if len(loud) == 0:
         return x[:0]
     return x[int(loud[0]) * HOP_LENGTH :]

@@ -4,7 +4,7 @@ Exit codes (scan): 0 nothing flagged, 1 at least one FAKE or PARTIAL, 2 usage er
 unusable model, device or output path), 3 at least one input could not be analysed (ERROR
 rows), or the folders given held no audio file at all, 4 an output could not be written
 mid-run, 5 internal error (a bug: please report it), 130 interrupted.  When several apply:
-130 > 5 > 4 > 3 > 1 > 0 (2 stops before any work).  explain, evaluate and train use the same
+130 > 5 > 4 > 3 > 1 > 0 (2 stops before any work).  explain, report, evaluate and train use the same
 numbers: evaluate gives 3 when files could not be scored or key trials have no score, and train
 gives 2 for a dataset problem or an unusable --out (a missing or read-only folder, a folder
 given as --out, an existing --out or .state without --force or --resume).
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from . import __version__
+from . import __version__, commands_report
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -132,6 +132,7 @@ def scan(
     device: Annotated[str | None, typer.Option("--device", help="cpu, cuda, mps or auto.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table, progress or summary; ERROR rows still go to stderr.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also name each file skipped in folders (not an audio extension).")] = False,
+    report_dir: Annotated[Path | None, typer.Option("--report-dir", help="Write an HTML evidence report per file, and index.html, to DIR.")] = None,
 ) -> None:
     """Scan audio files and folders; print a verdict per file."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -166,6 +167,12 @@ def scan(
         raise _fail(str(exc)) from None
     if scores:
         _warn_duplicate_trials(err, inputs, scores_full_path)
+    if report_dir:
+        try:
+            commands_report.check_report_dir(report_dir)
+        except OSError as exc:
+            _close_quietly(sinks)
+            raise _fail(f"--report-dir {report_dir}: {exc.strerror}") from None
     stdout_taken = any(s.target == "-" for s in sinks)
     if not found_any:  # only empty folders: an error, after the options were checked and the outputs opened
         _close_quietly(sinks, _summary({}, VERDICTS, 0, skipped, 0.0, 0.0, False))
@@ -211,6 +218,14 @@ def scan(
             s.close(summary)
     except OutputError as exc:
         raise _fail(str(exc), EXIT_WRITE_ERROR) from None
+    if report_dir and code == EXIT_OK:
+        try:
+            n = commands_report.write_scan_reports(det, rows, report_dir)
+        except OSError as exc:
+            raise _fail(f"writing reports to {report_dir} failed: {exc.strerror}", EXIT_WRITE_ERROR) from None
+        if not quiet:
+            err.print(f"{n} reports and {commands_report.INDEX_NAME} written to {render.display_path(str(report_dir))}",
+                      markup=False, highlight=False)
     if show_table and interactive and rows:
         out.print(render.scan_table(rows))
     if not quiet:
@@ -600,6 +615,9 @@ def explain(
     from . import render
     from .inference import FLAGGED
 
+    if file.is_dir():
+        raise _fail(f"{file} is a folder: explain takes one file; for a folder use `fakecheck scan {file}` "
+                    f"(or `fakecheck scan {file} --report-dir OUT` for an HTML report per file)")
     out, err = _consoles()
     if width:
         out.width = width  # the lines are built to fit it: nothing wraps, in a terminal or a pipe
@@ -622,7 +640,13 @@ def explain(
                 raise _fail(f"cannot write {json_out}: {exc.strerror}", EXIT_WRITE_ERROR) from None
     if png:
         try:
-            render.explanation_png(result, png, det.checkpoint.sha256)
+            from .report import sha256_file
+
+            try:
+                file_sha = sha256_file(file)
+            except OSError:  # unreadable: its ERROR verdict has no picture anyway (ValueError below)
+                file_sha = ""
+            render.explanation_png(result, png, det.checkpoint.sha256, file_sha)
         except ImportError as exc:
             raise _fail(str(exc)) from None
         except ValueError as exc:  # an ERROR/empty result has no picture; the verdict still prints
@@ -634,6 +658,9 @@ def explain(
         out.print(render.explanation_view(result, cols, heads, colour))
     v = result.verdict
     raise typer.Exit(EXIT_INPUT_ERROR if v.verdict == "ERROR" else EXIT_FAKE if v.verdict in FLAGGED else EXIT_OK)
+
+
+app.command(name="report")(commands_report.report)
 
 
 @app.command()

@@ -6,7 +6,10 @@ Each warning comes from one measurement, accumulated over the scored windows of 
     band-limited       the highest frequency within BAND_DROP_DB of the speech band's level is
                        below BAND_LIMIT_HZ (phone audio: about 3.9 kHz), or the file's own rate
                        is below 16 kHz
-    heavily compressed a lossy file (MP3, Opus, Vorbis, AAC...) below COMPRESSED_KBPS on average
+    heavily compressed the decoded speech has spectral holes, the mark of a low-bitrate codec: at least
+                       HOLE_SHARE of the 300-7000 Hz cells of loud frames sit HOLE_DB under their
+                       neighbours (the median of HOLE_NEIGHBOURS bins around them); or a lossy
+                       file's average bitrate is under COMPRESSED_KBPS
     clipped            at least CLIPPED_SHARE of the samples sit at full scale
     short speech       less than SHORT_SPEECH_S of detected speech
     mostly non-speech  speech in less than half of the sound (music, noise, tones under speech)
@@ -14,8 +17,14 @@ Each warning comes from one measurement, accumulated over the scored windows of 
                        SNR range the model's noise augmentation covered (fakecheck.augment)
 
 The band limit was set on the committed example clips and their re-encoded copies (full band reaches
-7-8 kHz, MP3 at 32 kbit/s 7.2 kHz, an 8 kHz round trip 3.9 kHz, 11 kHz 5.3 kHz); the other thresholds are
-fixed by what they name (full scale, the training SNR range) and were not tuned.  tests/test_conditions.py
+7-8 kHz, MP3 at 32 kbit/s 7.2 kHz, an 8 kHz round trip 3.9 kHz, 11 kHz 5.3 kHz).  The hole share was set
+on the same clips (joined, 25 s, at 16 and 44.1 kHz) through ffmpeg: uncompressed, FLAC, AAC 128k and
+MP3 64k-128k 0.67-0.80%; AAC 32k 0.90% (16 kHz) and 1.34% (44.1 kHz); Vorbis at its default quality
+1.06% (44.1 kHz, 55 kbit/s) and 1.75% (16 kHz, 35 kbit/s); MP3 32k 1.51-2.11%, and after re-encoding
+it to MP3 64k 1.51-2.10%, to AAC 128k 1.44-1.59%; Vorbis q0 2.06-3.70%.  So a 32 kbit/s MP3 stays
+warned after re-encoding, which the container's bitrate alone cannot see.  Opus fills its holes with
+noise, so a bitrate floor (32 kbit/s, any lossy codec) stays for it.  The other thresholds are fixed
+by what they name (full scale, the training SNR range) and were not tuned.  tests/test_conditions.py
 checks each one.  They describe the audio, not the model's score.
 """
 
@@ -26,12 +35,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .audio import SAMPLE_RATE, SILENCE_DBFS, AudioInfo, frame_dbfs
+from .audio import SAMPLE_RATE, AudioInfo, frame_dbfs, silence_dbfs
 
 FRAME = 512  # samples per spectrum frame (32 ms)
 BAND_DROP_DB = 50.0  # "energy" at a frequency: within this many dB of the 150-3000 Hz level
 BAND_LIMIT_HZ = 6_000.0  # full-band 16 kHz speech reaches 7-8 kHz; an 8 kHz round trip stops at 3.9 kHz
-COMPRESSED_KBPS = 48.0  # average bitrate below which lossy speech counts as heavily compressed
+COMPRESSED_KBPS = 32.0  # average bitrate below which any lossy codec counts as heavily compressed
+HOLE_DB = 20.0  # a spectral hole: this far under the median of its neighbours in the same frame
+HOLE_NEIGHBOURS = 15  # bins (470 Hz) the neighbours' median is taken over
+HOLE_BAND_HZ = (300.0, 7000.0)  # below the 7.2 kHz low-pass of low-rate MP3, above the hum
+HOLE_SHARE = 0.012  # share of cells that are holes: 0.77% at most uncompressed, 1.43% at least after MP3 32k
 CLIPPED_LEVEL = 0.999
 CLIPPED_SHARE = 0.001
 SHORT_SPEECH_S = 3.0
@@ -54,6 +67,8 @@ class ConditionStats:
     pause_energy: float = 0.0
     pause_tokens: int = 0
     sound_tokens: int = 0
+    hole_cells: int = 0
+    band_cells: int = 0
 
     def add(self, x: np.ndarray, token_speech: np.ndarray, token_samples: int) -> None:
         """Add one window's real samples `x` (16 kHz) and its per-token speech flags."""
@@ -62,11 +77,15 @@ class ConditionStats:
         n = len(x) // FRAME
         if n:
             fr = x[: n * FRAME].reshape(n, FRAME).astype(np.float64)
-            loud = frame_dbfs(x, FRAME) > SILENCE_DBFS
+            levels = frame_dbfs(x, FRAME)
+            loud = levels > silence_dbfs(levels)
             if loud.any():
                 spec = np.abs(np.fft.rfft(fr[loud] * np.hanning(FRAME), axis=1)) ** 2
                 self.power += spec.sum(axis=0)
                 self.frames += int(loud.sum())
+                holes, cells = spectral_holes(spec)
+                self.hole_cells += holes
+                self.band_cells += cells
         k = min(len(token_speech), len(x) // token_samples)
         if k:
             db = frame_dbfs(x[: k * token_samples], token_samples)
@@ -76,7 +95,7 @@ class ConditionStats:
             self.speech_tokens += int(sp.sum())
             self.pause_energy += float(energy[~sp].sum())
             self.pause_tokens += int((~sp).sum())
-            self.sound_tokens += int(np.count_nonzero(db > SILENCE_DBFS))
+            self.sound_tokens += int(np.count_nonzero(db > silence_dbfs(db)))
 
 
 def bandwidth_hz(power: np.ndarray) -> float:
@@ -86,6 +105,23 @@ def bandwidth_hz(power: np.ndarray) -> float:
     ref = float(np.percentile(db[(hz >= 150) & (hz <= 3000)], 90))
     above = np.nonzero(db > ref - BAND_DROP_DB)[0]
     return float(hz[above.max()]) if len(above) else 0.0
+
+
+def spectral_holes(power: np.ndarray) -> tuple[int, int]:
+    """(holes, cells) in HOLE_BAND_HZ of (frames, FRAME // 2 + 1) power spectra: cells HOLE_DB under the
+    median of the HOLE_NEIGHBOURS bins around them.  Codecs quantise weak bins to zero; recorded
+    speech, even clean, keeps a noise floor in them."""
+    db = 10 * np.log10(power + 1e-20)
+    half = HOLE_NEIGHBOURS // 2
+    padded = np.pad(db, ((0, 0), (half, half)), mode="edge")
+    neighbours = np.median(np.lib.stride_tricks.sliding_window_view(padded, HOLE_NEIGHBOURS, axis=1), axis=2)
+    hz = np.arange(power.shape[1]) * SAMPLE_RATE / FRAME
+    band = (hz >= HOLE_BAND_HZ[0]) & (hz <= HOLE_BAND_HZ[1])
+    return int(np.count_nonzero((db < neighbours - HOLE_DB)[:, band])), int(power.shape[0] * band.sum())
+
+
+def hole_share(stats: ConditionStats) -> float:
+    return stats.hole_cells / stats.band_cells if stats.band_cells else 0.0
 
 
 def lossy_kbps(info: AudioInfo) -> float | None:
@@ -111,8 +147,12 @@ def warnings(stats: ConditionStats, source_rate: int | None, kbps: float | None,
         bw = bandwidth_hz(stats.power / stats.frames)
         if bw < BAND_LIMIT_HZ:
             out.append(f"band-limited: no energy above {bw / 1000:.1f} kHz (phone or low-rate audio)")
-    if kbps is not None and kbps < COMPRESSED_KBPS:
-        out.append(f"heavily compressed: about {kbps:.0f} kbit/s")
+    holes = hole_share(stats)
+    low_rate = kbps is not None and kbps < COMPRESSED_KBPS
+    if holes >= HOLE_SHARE or low_rate:
+        found = [f"about {kbps:.0f} kbit/s"] if low_rate else []
+        found += [f"codec traces (spectral holes in {holes:.1%} of the speech spectrum)"] if holes >= HOLE_SHARE else []
+        out.append("heavily compressed: " + ", ".join(found))
     if stats.samples and stats.clipped / stats.samples >= CLIPPED_SHARE:
         out.append(f"clipped: {stats.clipped / stats.samples:.1%} of samples at full scale")
     if stats.sound_tokens and stats.speech_tokens / stats.sound_tokens < MIN_SPEECH_SHARE:
@@ -121,7 +161,7 @@ def warnings(stats: ConditionStats, source_rate: int | None, kbps: float | None,
         snr = 10 * np.log10((stats.speech_energy / stats.speech_tokens + 1e-20)
                             / (stats.pause_energy / stats.pause_tokens + 1e-20))
         if snr < NOISY_SNR_DB:
-            out.append(f"noisy: speech only {snr:.0f} dB above the background")
+            out.append(f"noisy: speech only {int(round(snr))} dB above the background")  # never "-0 dB"
     if speech_s < SHORT_SPEECH_S:
         out.append(f"short: {speech_s:.1f} s of speech")
     return out

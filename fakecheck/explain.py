@@ -52,6 +52,13 @@ class Explanation:
     heads: np.ndarray  # (n_layers, n_heads, tokens)
     energy_db: np.ndarray  # (tokens,) level of the audio under each token
     segments: tuple[Segment, ...] = field(default=())
+    token_head: bool = True  # False: the model's timeline repeats each window's score (2 s steps)
+
+    def resolution(self, short: bool = False) -> str:
+        """What one step of the P(fake) timeline is, in words (for legends)."""
+        from .assessment import resolution
+
+        return resolution(self.token_head, self.token_seconds, audio.WINDOW_HOP_SECONDS, audio.WINDOW_SECONDS, short)
 
     @property
     def map_name(self) -> str:
@@ -159,7 +166,7 @@ def explain_file(det: Detector, path: str | os.PathLike[str], mode: str = "rollo
     if verdict.verdict in ("ERROR", "INCONCLUSIVE") or verdict.duration_s is None:  # nothing judged: no maps
         empty = np.zeros(0)
         return Explanation(verdict, mode, tok / SAMPLE_RATE, empty, np.zeros((cfg.n_layers, 0)),
-                           np.zeros((cfg.n_layers, cfg.n_heads, 0)), empty)
+                           np.zeros((cfg.n_layers, cfg.n_heads, 0)), empty, token_head=bool(cfg.token_head))
     # The same grid as the P(fake) timeline, cell for cell.
     n_grid = len(verdict.timeline.p_fake) if verdict.timeline is not None else \
         segments.grid_size(verdict.duration_s, tok / SAMPLE_RATE)
@@ -212,7 +219,7 @@ def explain_file(det: Detector, path: str | os.PathLike[str], mode: str = "rollo
     layers = acc_layers / covered
     heads = acc_heads / covered
     return Explanation(verdict, mode, tok / SAMPLE_RATE, attention, layers, heads, energy,
-                       top_segments(attention, tok / SAMPLE_RATE))
+                       top_segments(attention, tok / SAMPLE_RATE), token_head=bool(cfg.token_head))
 
 
 def top_segments(attention: np.ndarray, token_s: float, k: int = TOP_SEGMENTS,

@@ -13,7 +13,8 @@ window from flipping a long genuine recording.
 
 Partial fakes: the model's token head gives one logit per 40 ms token; fakecheck.segments
 stitches them into a P(fake) timeline over the file and reads fake segments from it.  A
-clip whose mean is below the threshold but which holds a fake segment is PARTIAL, not REAL.
+clip whose mean is below the threshold but which holds a strong enough fake segment is PARTIAL,
+not REAL (the rule, and the Verdict type, are in fakecheck.verdict).
 """
 
 from __future__ import annotations
@@ -22,23 +23,31 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from . import audio, calibration, conditions, segments
+from . import audio, conditions, segments
 from .audio import MIN_SAMPLES, SAMPLE_RATE, AudioLoadError, Window
 from .checkpoint import Checkpoint, ModelLoadError
 from .checkpoint import load as load_checkpoint
 from .features import extract
+from .verdict import (  # noqa: F401  (re-exported: the public API names them here)
+    FLAGGED,
+    MIN_SPEECH_S,
+    SCHEMA_VERSION,
+    SCORED,
+    VERDICTS,
+    Timeline,
+    Verdict,
+    WindowScore,
+    decide,
+    speech_reason,
+)
 
-SCHEMA_VERSION = 1
-VERDICTS = ("REAL", "FAKE", "PARTIAL", "INCONCLUSIVE", "ERROR")
-FLAGGED = ("FAKE", "PARTIAL")  # verdicts that make scan exit 1
-SCORED = ("REAL", "FAKE", "PARTIAL")  # verdicts that carry a p_fake (the tests use it)
 DEFAULT_BATCH_SIZE = 8  # windows per forward pass; measured as fast as 32 on CPU, with ~120 MB less peak RSS
 _NO_SAMPLES = np.zeros(0, dtype=np.float32)  # placeholder for scored windows, shared
 
@@ -46,63 +55,8 @@ ProgressHook = Callable[[int, int], None]  # (files completed, files total)
 # (name, info or None to probe the file, opener yielding blocks of mono float32 at SAMPLE_RATE)
 _Source = tuple[str, audio.AudioInfo | None, Callable[[], Iterator[np.ndarray]]]
 
-
-@dataclass(frozen=True)
-class WindowScore:
-    """One scored window: its span in the file (seconds), calibrated P(fake), raw score, speech flag."""
-
-    start_s: float
-    end_s: float
-    p_fake: float
-    score: float
-    speech: bool
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """Calibrated P(fake) per token over the whole file (token_s seconds per cell)."""
-
-    token_s: float
-    p_fake: np.ndarray  # (cells,)
-    speech: np.ndarray  # (cells,) bool: the cell holds speech that was scored
-
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The result for one input; the same fields as a row of scan's CSV/JSON output."""
-
-    path: str
-    verdict: str  # REAL, FAKE, PARTIAL, INCONCLUSIVE or ERROR
-    p_fake: float | None  # calibrated P(synthetic) under equal priors; None unless REAL, FAKE or PARTIAL
-    score: float | None  # raw model logit (clip aggregate)
-    threshold: float  # p_fake at or above this is FAKE
-    duration_s: float | None
-    sample_rate: int | None  # of the original file
-    channels: int | None
-    suspicious_start_s: float | None
-    suspicious_end_s: float | None
-    model: str
-    error: str = ""  # the one-line reason for ERROR and INCONCLUSIVE
-    confidence: str | None = None  # low, medium or high (calibration.confidence); None unless scored
-    warnings: tuple[str, ...] = field(default=())  # conditions that weaken the verdict (fakecheck.conditions)
-    fake_fraction: float | None = None  # share of speech tokens at or above the threshold
-    fake_segments: tuple[tuple[float, float], ...] = field(default=())  # [start_s, end_s] of fake stretches
-    windows: tuple[WindowScore, ...] = field(default=())
-    timeline: Timeline | None = field(default=None, compare=False, repr=False)  # not in to_dict: explain shows it
-
-    def to_dict(self, with_windows: bool = True) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("windows", "timeline")}
-        d["fake_segments"] = [list(s) for s in self.fake_segments]
-        d["warnings"] = list(self.warnings)
-        if with_windows:
-            d["windows"] = [asdict(w) for w in self.windows]
-        return d
-
-
 SPEECH_P = 0.5  # silero-vad's own decision threshold on its speech probability
 MIN_WINDOW_SPEECH_S = 0.5  # a window with less detected speech does not count towards the clip score
-MIN_SPEECH_S = 1.0  # a file with less detected speech is INCONCLUSIVE: there is nothing to judge
 
 
 def token_speech(windows: np.ndarray, token_samples: int) -> np.ndarray:
@@ -421,8 +375,8 @@ class Detector:
         sound_s = min(info.duration_s, sound_s) if wins else info.duration_s
         if sound_s < MIN_SAMPLES / SAMPLE_RATE:
             return Verdict(verdict="INCONCLUSIVE", p_fake=None, score=None, suspicious_start_s=None,
-                           suspicious_end_s=None, error=f"too short: {sound_s:.2f} s of sound "
-                           f"(< {MIN_SAMPLES / SAMPLE_RATE} s)", warnings=tuple(sorted(st.notes)),
+                           suspicious_end_s=None, error=f"too short: {sound_s:.2f} s of sound; "
+                           f"{MIN_SAMPLES / SAMPLE_RATE:g} s needed", warnings=tuple(sorted(st.notes)),
                            **common)  # type: ignore[arg-type]
         timeline = self._timeline(st.tokens, info.duration_s)
         speech_s = float(timeline.speech.sum()) * timeline.token_s
@@ -430,21 +384,15 @@ class Detector:
         warned = tuple(sorted(st.notes)) + tuple(conditions.warnings(st.conditions, info.source_rate, kbps, speech_s))
         if not speech or speech_s < MIN_SPEECH_S:
             return Verdict(verdict="INCONCLUSIVE", p_fake=None, score=None, suspicious_start_s=None,
-                           suspicious_end_s=None, error=f"no speech found ({speech_s:.1f} s of speech detected; "
-                           f"{MIN_SPEECH_S:.0f} s needed)", warnings=warned, timeline=timeline,
+                           suspicious_end_s=None, error=speech_reason(speech_s), warnings=warned, timeline=timeline,
                            **common)  # type: ignore[arg-type]
         clip_score = float(np.mean([s for _, s in speech]))
         p = float(self.p_fake(clip_score))
         worst = max(speech, key=lambda x: x[1])[0]
         found = segments.find_segments(timeline.p_fake, timeline.speech, timeline.token_s, self.threshold)
-        strongest = max((segments.mean_p(timeline.p_fake, timeline.speech, a, b, timeline.token_s) for a, b in found),
-                        default=0.0)
-        # PARTIAL needs a confident segment (at least medium confidence on its own); weaker ones are listed only.
-        confident = calibration.confidence(strongest, self.threshold) != "low" and strongest >= self.threshold
-        verdict = "FAKE" if p >= self.threshold else "PARTIAL" if confident else "REAL"
-        evidence = strongest if verdict == "PARTIAL" else p  # PARTIAL is as sure as its strongest segment
-        return Verdict(verdict=verdict, p_fake=p, score=clip_score,
-                       confidence=calibration.confidence(evidence, self.threshold, len(warned)), warnings=warned,
+        means = [(a, b, segments.mean_p(timeline.p_fake, timeline.speech, a, b, timeline.token_s)) for a, b in found]
+        verdict, conf = decide(p, self.threshold, means, len(warned))
+        return Verdict(verdict=verdict, p_fake=p, score=clip_score, confidence=conf, warnings=warned,
                        suspicious_start_s=worst.start_s, suspicious_end_s=worst.end_s,
                        fake_fraction=round(segments.fake_fraction(timeline.p_fake, timeline.speech, self.threshold), 4),
                        fake_segments=tuple(found), timeline=timeline, **common)  # type: ignore[arg-type]

@@ -9,6 +9,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from .assessment import assessment, fmt_p  # noqa: F401  (renderers and tests use them from here)
+
 VERDICT_STYLE = {"REAL": "bold green", "FAKE": "bold red", "PARTIAL": "bold dark_orange", "INCONCLUSIVE": "bold yellow",
                  "ERROR": "bold magenta"}
 SEGMENTS_SHOWN = 2  # fake segments listed in a table cell; the rest are counted
@@ -21,10 +23,6 @@ def display_path(path: str) -> str:
     return path.encode("unicode_escape").decode("ascii") if any(ord(c) < 32 or c == "\x7f" for c in path) else path
 
 
-def fmt_p(p: float | None) -> str:
-    return "-" if p is None else f"{p:.3f}"
-
-
 def fmt_segments(row: dict[str, Any]) -> str:
     """'3.2-6.1 s, 9.0-9.8 s (+2)', or '-' without fake segments."""
     segs = row.get("fake_segments") or []
@@ -32,25 +30,6 @@ def fmt_segments(row: dict[str, Any]) -> str:
         return "-"
     shown = ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in segs[:SEGMENTS_SHOWN])
     return shown + (f" (+{len(segs) - SEGMENTS_SHOWN})" if len(segs) > SEGMENTS_SHOWN else "")
-
-
-def assessment(row: dict[str, Any]) -> str:
-    """One plain-language line: what the verdict means and how far to trust it."""
-    verdict, conf, warns = row["verdict"], row.get("confidence"), row.get("warnings") or []
-    if verdict == "ERROR":
-        return f"could not analyse: {row.get('error', '')}"
-    if verdict == "INCONCLUSIVE":
-        return f"no verdict: {row.get('error', '')}"
-    lean = {"FAKE": "synthetic", "REAL": "genuine", "PARTIAL": "partly synthetic"}[verdict]
-    if conf == "low":
-        why = warns[0] if warns else "the score is close to the threshold"
-        return f"unsure, leans {lean}: {why}"
-    if verdict == "PARTIAL":
-        n = len(row.get("fake_segments") or [])
-        text = f"partly synthetic: {n} suspicious segment{'s' if n != 1 else ''} ({conf} confidence)"
-    else:
-        text = f"likely {lean} ({conf} confidence)"
-    return text + (f"; {warns[0]}" if warns else "")
 
 
 def fmt_duration(d: float | None) -> str:
@@ -67,7 +46,7 @@ def scan_table(rows: Sequence[dict[str, Any]]) -> Table:
     for r in rows:
         table.add_row(
             escape(display_path(r["path"])), fmt_duration(r.get("duration_s")),
-            Text(r["verdict"], style=VERDICT_STYLE.get(r["verdict"], "")), fmt_p(r.get("p_fake")),
+            Text(r["verdict"], style=VERDICT_STYLE.get(r["verdict"], "")), fmt_p(r.get("p_fake"), r.get("threshold")),
             fmt_segments(r), escape(assessment(r)),
         )
     return table
@@ -76,7 +55,7 @@ def scan_table(rows: Sequence[dict[str, Any]]) -> Table:
 def plain_row(r: dict[str, Any]) -> str:
     """verdict, P(fake), confidence, duration, fake segments, path, '# assessment' (tab-separated; the
     path comes after the fixed fields so that spaces in names stay parseable)."""
-    return (f"{r['verdict']}\t{fmt_p(r.get('p_fake'))}\t{r.get('confidence') or '-'}\t"
+    return (f"{r['verdict']}\t{fmt_p(r.get('p_fake'), r.get('threshold'))}\t{r.get('confidence') or '-'}\t"
             f"{fmt_duration(r.get('duration_s'))}\t{fmt_segments(r)}\t{display_path(r['path'])}\t"
             f"# {assessment(r)}")
 
@@ -90,7 +69,7 @@ def limits_line(metrics: dict[str, Any]) -> str:
 
 
 def summary_line(counts: dict[str, int], wall_s: float, audio_s: float, skipped: int) -> str:
-    from .inference import VERDICTS
+    from .verdict import VERDICTS
 
     parts = [f"{counts.get(v, 0)} {v.lower()}" for v in VERDICTS]
     speed = f"{audio_s / wall_s:.0f}x real time" if wall_s > 0 else "-"
@@ -117,14 +96,27 @@ def heat_row(values: Sequence[float], colour: bool, style_hue: str = "red") -> T
 
 
 def time_axis(duration_s: float, cols: int, label_width: int) -> str:
-    """Tick labels in seconds under a heatmap of `cols` columns."""
+    """Tick labels in seconds under a heatmap of `cols` columns; the last label is the end of the file,
+    flush with the last column (a 604 s file ends at 604.0s)."""
     line = [" "] * cols  # labels stay inside the heat map's columns: the line is no wider than a row
+    end = f"{duration_s:.1f}s"
+    if len(end) <= cols:
+        line[cols - len(end):] = end
     step = max(1, cols // 6)
     for c in range(0, cols, step):
         label = f"{c / cols * duration_s:.1f}s"
-        if c + len(label) <= cols and all(ch == " " for ch in line[c:c + len(label) + 1]):
+        # room for the label and one space on each side, clear of every label already placed
+        if c + len(label) < cols - len(end) and all(ch == " " for ch in line[max(0, c - 1):c + len(label) + 1]):
             line[c:c + len(label)] = label
     return " " * label_width + "".join(line).rstrip()
+
+
+P_DIGITS = "0123456789"  # P(fake) in tenths: its own glyphs, not the attention ramp's
+
+
+def p_digit(p: float) -> str:
+    """0..1 -> '0'..'9' (the tenth it falls in; 1.0 is '9')."""
+    return P_DIGITS[min(9, max(0, int(p * 10)))]
 
 
 def verdict_block(v: dict[str, Any]) -> Any:
@@ -133,7 +125,7 @@ def verdict_block(v: dict[str, Any]) -> Any:
 
     head = Text()
     head.append(v["verdict"], style=VERDICT_STYLE.get(v["verdict"], ""))
-    head.append(f"   P(fake) {fmt_p(v.get('p_fake'))}   confidence {v.get('confidence') or '-'}   "
+    head.append(f"   P(fake) {fmt_p(v.get('p_fake'), v.get('threshold'))}   confidence {v.get('confidence') or '-'}   "
                 f"{fmt_duration(v.get('duration_s'))}")
     lines = [Text(display_path(v["path"])), head, Text(assessment(v))]
     lines += [Text(f"warning: {w}") for w in v.get("warnings") or []]
@@ -174,7 +166,9 @@ def explanation_view(ex: Any, cols: int, heads: bool, colour: bool) -> Any:
         return t
 
     more = "brighter = more" if colour else f"'{ASCII_RAMP[1]}' least .. '{ASCII_RAMP[-1]}' most"
-    parts.append(Text(f"where the model looked: {ex.map_name} ({ex.mode}; {more})", no_wrap=True, overflow="ellipsis"))
+    parts.append(Text(f"where the model looked: {ex.map_name} ({ex.mode}), not what is fake", no_wrap=True,
+                      overflow="ellipsis"))
+    parts.append(Text(f"{more}; each row scaled to its own maximum", no_wrap=True, overflow="ellipsis"))
     parts.append(row(ex.mode, bin_to_width(ex.attention, cols)))
     if heads:
         for li, layer in enumerate(bin_to_width(ex.heads, cols)):
@@ -187,9 +181,17 @@ def explanation_view(ex: Any, cols: int, heads: bool, colour: bool) -> Any:
     parts.append(row("energy", np.clip((energy + 60) / 60, 0, 1)))
     tl = ex.verdict.timeline
     if tl is not None and len(tl.p_fake):
-        p = np.where(tl.speech, tl.p_fake, 0.0)[:n]
-        parts.append(Text("P(fake) per 40 ms (speech only); '#': fake segment", no_wrap=True, overflow="ellipsis"))
-        parts.append(row("P(fake)", bin_to_width(p, cols, "max"), scale_to_max=False))
+        thr = v["threshold"]
+        speech = bin_to_width(tl.speech[:n].astype(float), cols, "max") > 0
+        p = bin_to_width(np.where(tl.speech, tl.p_fake, 0.0)[:n], cols, "max")
+        parts.append(Text(f"P(fake) {ex.resolution(short=True)}, in tenths:", no_wrap=True, overflow="ellipsis"))
+        parts.append(Text("'0' under 0.1 .. '9' 0.9 or more, blank: not speech", no_wrap=True, overflow="ellipsis"))
+        digits = Text(f"{'P(fake)':<{label_w}}")
+        for q, sp in zip(p, speech, strict=True):
+            digits.append(p_digit(q) if sp else " ", style="bold red" if colour and sp and q >= thr else "")
+        parts.append(digits)
+        parts.append(Text(f"{f'>= {thr:.2f}':<{label_w}}" + "".join("+" if sp and q >= thr else "."
+                                                                    for q, sp in zip(p, speech, strict=True))))
         marks = bin_to_width(segment_mask(v["fake_segments"], n, ex.token_seconds).astype(float), cols, "max")
         parts.append(Text(f"{'fake':<{label_w}}" + "".join("#" if m > 0 else "." for m in marks)))
     parts.append(Text(time_axis(ex.verdict.duration_s or 0.0, cols, label_w)))
@@ -207,9 +209,31 @@ def explanation_view(ex: Any, cols: int, heads: bool, colour: bool) -> Any:
     return Group(*parts)
 
 
-def explanation_png(ex: Any, path: Any, model_sha256: str = "") -> None:
-    """A report picture: map rows with a colour bar, energy, and the P(fake) timeline with the
-    threshold line; fake segments shaded on every panel; the model's name and hash in the footer."""
+PNG_CAVEAT = "Evidence, not proof: an automatic detector can be wrong in both directions."
+
+
+def png_header(ex: Any, model_sha256: str = "", file_sha256: str = "") -> list[str]:
+    """The text lines above the PNG's panels: what the picture is of, the verdict line, warnings, the
+    caveat and the hashes, so that the picture, shared alone, still says what it shows."""
+    from .assessment import assessment, fmt_p
+
+    v = ex.verdict
+    row = v.to_dict(with_windows=False)
+    lines = [f"{display_path(v.path)}: {v.verdict}"
+             + (f"   P(fake) {fmt_p(v.p_fake, v.threshold)} (threshold {v.threshold:.2f}), {v.confidence} confidence"
+                if v.p_fake is not None else ""),
+             assessment(row)]
+    lines += [f"warning: {w}" for w in v.warnings]
+    lines.append(PNG_CAVEAT)
+    lines.append(f"file sha256 {file_sha256 or '-'}")
+    lines.append(f"model {v.model} sha256 {model_sha256 or '-'}")
+    return lines
+
+
+def explanation_png(ex: Any, path: Any, model_sha256: str = "", file_sha256: str = "") -> None:
+    """A report picture: the verdict line, warnings, caveat and hashes on top; then map rows with a colour
+    bar (each row scaled to its maximum), energy, and the P(fake) timeline with the threshold line; fake
+    segments shaded on every panel."""
     try:
         import matplotlib
 
@@ -223,25 +247,36 @@ def explanation_png(ex: Any, path: Any, model_sha256: str = "") -> None:
     if n == 0:
         raise ValueError(f"nothing to draw: {ex.verdict.verdict} ({ex.verdict.error})")
     dur = n * ex.token_seconds
-    fig, axes = plt.subplots(3, 1, figsize=(10, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1, 1.4]},
-                             layout="constrained")
+    header = png_header(ex, model_sha256, file_sha256)
+    head_in = 0.2 * len(header) + 0.2
+    fig, axes = plt.subplots(3, 1, figsize=(10, 5.5 + head_in), sharex=True,
+                             gridspec_kw={"height_ratios": [3, 1, 1.4]}, layout="constrained")
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    engine = fig.get_layout_engine()
+    if isinstance(engine, ConstrainedLayoutEngine):
+        engine.set(rect=(0, 0, 1, 5.5 / (5.5 + head_in)))  # the header sits above the panels
+    for i, line in enumerate(header):
+        fig.text(0.01, 1 - (0.1 + 0.2 * i) / (5.5 + head_in), line, fontsize=9 if i else 11,
+                 fontweight="bold" if i == 0 else "normal", va="top", family="monospace" if "sha256" in line
+                 else None, color="#8a4b00" if line.startswith("warning") else "black")
     rows = np.vstack([ex.attention / max(ex.attention.max(), 1e-12),
                       ex.layers / np.maximum(ex.layers.max(1, keepdims=True), 1e-12)])
     image = axes[0].imshow(rows, aspect="auto", cmap="magma", extent=(0, dur, rows.shape[0], 0),
                            interpolation="nearest", vmin=0, vmax=1)
     axes[0].set_yticks(np.arange(rows.shape[0]) + 0.5, [ex.mode] + [f"layer {i + 1}" for i in range(len(ex.layers))])
     # One colour bar beside all three panels, so their time axes stay aligned.
-    fig.colorbar(image, ax=axes.tolist(), label=f"{ex.map_name} (row max = 1)", pad=0.01, fraction=0.03)
+    fig.colorbar(image, ax=axes.tolist(), label=f"{ex.map_name}, each row scaled to its maximum", pad=0.01,
+                 fraction=0.03)
+    axes[0].set_title(f"where the model looked ({ex.map_name}, {ex.mode}): not what is fake", fontsize=9)
     v = ex.verdict
-    axes[0].set_title(f"{v.path}: {v.verdict}" + (f" (P(fake) {v.p_fake:.2f}, {v.confidence} confidence)"
-                                                   if v.p_fake is not None else ""))
     t = np.arange(n) * ex.token_seconds
     axes[1].plot(t, ex.energy_db, lw=0.8)
     axes[1].set_ylabel("dB")
     tl = v.timeline
     if tl is not None and len(tl.p_fake):
         p = np.where(tl.speech, tl.p_fake, np.nan)[:n]
-        axes[2].step(t[: len(p)], p, where="post", color="crimson", lw=0.9, label="P(fake) per 40 ms token")
+        axes[2].step(t[: len(p)], p, where="post", color="crimson", lw=0.9, label=f"P(fake) {ex.resolution(True)}")
     else:
         for w in v.windows:
             axes[2].hlines(w.p_fake, w.start_s, w.end_s, color="crimson")
@@ -254,7 +289,6 @@ def explanation_png(ex: Any, path: Any, model_sha256: str = "") -> None:
         axes[0].axvspan(a, b, ymin=0.96, ymax=1.0, color="orange", lw=0, zorder=3)  # a band above the heat map
         for ax in axes[1:]:
             ax.axvspan(a, b, color="orange", alpha=0.25, lw=0)
-    fig.text(0.01, 0.005, f"model {v.model}" + (f" sha256 {model_sha256[:16]}" if model_sha256 else "")
-             + "; shaded: fake segments", fontsize=7)
+    fig.text(0.01, 0.005, "shaded: fake segments (P(fake) at or above the threshold)", fontsize=7)
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -15,7 +15,9 @@ Why a port instead of `silero_vad.load_silero_vad()`:
 The processing is silero's: each 512-sample chunk is preceded by the 64 samples before it (zeros for
 the first chunk), reflect-padded by 64 on the right, and turned into a 129-bin magnitude spectrum
 (256-point STFT as a fixed convolution, hop 128); four convolutions, an LSTM cell, ReLU, a 1x1
-convolution and a sigmoid give the chunk's probability.  No level normalisation: silero has none.
+convolution and a sigmoid give the chunk's probability.  silero has no level normalisation, and its
+answers depend on level (speech turned down by 12 dB lost its verdict), so `token_speech` first
+brings each window's loud frames to VAD_LEVEL_DBFS (`normalise_level`); `speech_probs` stays silero's.
 
 Note: the package's safetensors weights are not the same numbers as its TorchScript/ONNX model
 (a sibling training of v6).  Given the TorchScript model's own weights this network reproduces it to
@@ -36,14 +38,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .audio import SAMPLE_RATE  # 16 kHz: the rate silero's 16 kHz network takes
+from .audio import (
+    DIGITAL_SILENCE_DBFS,
+    HOP_LENGTH,
+    LOUD_PERCENTILE,
+    SAMPLE_RATE,  # 16 kHz: the rate silero's 16 kHz network takes
+)
 
-__all__ = ["CHUNK_SAMPLES", "CONTEXT_SAMPLES", "SAMPLE_RATE", "TOKEN_SAMPLES", "WEIGHTS_SHA256", "SileroVAD",
-           "VADWeightsError", "load_vad", "speech_probs", "token_speech", "weights_path"]
+__all__ = ["CHUNK_SAMPLES", "CONTEXT_SAMPLES", "SAMPLE_RATE", "TOKEN_SAMPLES", "VAD_LEVEL_DBFS", "WEIGHTS_SHA256",
+           "SileroVAD", "VADWeightsError", "load_vad", "normalise_level", "speech_probs", "token_speech",
+           "weights_path"]
 
 CHUNK_SAMPLES = 512  # 32 ms: one probability per chunk
 CONTEXT_SAMPLES = 64  # the previous chunk's last 64 samples, prepended to each chunk
 TOKEN_SAMPLES = 640  # 40 ms: the detector's token (fakecheck.features.FeatureConfig.hop_samples)
+# Where a window's loud 10 ms frames (their 95th percentile) are put before silero sees them: the level of
+# the committed examples' speech (-14.6 to -17.3 dBFS), so audio at a normal level is hardly changed.
+VAD_LEVEL_DBFS = -15.0
 
 N_FFT = 256
 STFT_HOP = 128
@@ -158,6 +169,20 @@ def speech_probs(windows: torch.Tensor | np.ndarray) -> np.ndarray:
         return net(x).cpu().numpy()
 
 
+def normalise_level(windows: torch.Tensor) -> torch.Tensor:
+    """(B, S) -> (B, S), each row scaled so that its loud 10 ms frames (the LOUD_PERCENTILE of frame
+    levels) sit at VAD_LEVEL_DBFS.  A row whose loud frames are under DIGITAL_SILENCE_DBFS is digital
+    silence or dither and is left as it is: no gain turns it into something to listen to."""
+    B, S = windows.shape
+    n = S // HOP_LENGTH
+    if n == 0:
+        return windows
+    power = windows[:, : n * HOP_LENGTH].double().reshape(B, n, HOP_LENGTH).pow(2).mean(-1)
+    loud_db = 10 * torch.log10(torch.quantile(power, LOUD_PERCENTILE / 100, dim=1) + 1e-20)
+    gain_db = torch.where(loud_db < DIGITAL_SILENCE_DBFS, torch.zeros_like(loud_db), VAD_LEVEL_DBFS - loud_db)
+    return windows * (10 ** (gain_db / 20)).to(windows.dtype)[:, None]
+
+
 def token_speech(windows: torch.Tensor | np.ndarray, token_samples: int = TOKEN_SAMPLES) -> np.ndarray:
     """(B, S) waveforms -> (B, S // token_samples): each token's speech probability.
 
@@ -165,10 +190,11 @@ def token_speech(windows: torch.Tensor | np.ndarray, token_samples: int = TOKEN_
     32 ms chunks).  The max, not an interpolation, so that a token holding any speech silero found
     counts as speech: the gate this feeds should lose no speech at word edges, and the cost is at
     most one chunk (32 ms) of margin, less than silero's own temporal resolution.  The values stay
-    silero's probabilities, so silero's thresholds (0.5) keep their meaning."""
+    silero's probabilities, so silero's thresholds (0.5) keep their meaning.  Each window is levelled
+    first (`normalise_level`), so the answer does not depend on how loud the recording is."""
     if token_samples <= 0:
         raise ValueError("token_samples must be positive")
-    x = _as_windows(windows)
+    x = normalise_level(_as_windows(windows))
     n_tokens = x.shape[1] // token_samples
     probs = speech_probs(x)
     n_chunks = probs.shape[1]

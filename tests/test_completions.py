@@ -93,13 +93,13 @@ def test_help_is_light_and_offers_install_completion():
     assert probe["code"] in (0, None)
     assert probe["heavy"] == [], f"--help imported {probe['heavy']}"
     assert "--install-completion" in out and "--show-completion" in out
-    for command in ("scan", "train", "evaluate", "explain", "info"):
+    for command in ("scan", "train", "evaluate", "explain", "report", "info"):
         assert command in out
 
 
 @pytest.mark.parametrize("words,cword,expected", [
     ("fakecheck sc", 1, {"scan"}),
-    ("fakecheck ", 1, {"scan", "train", "evaluate", "explain", "info"}),
+    ("fakecheck ", 1, {"scan", "train", "evaluate", "explain", "report", "info"}),
     ("fakecheck scan --js", 2, {"--json", "--jsonl"}),
     ("fakecheck explain --mo", 2, {"--mode", "--model"}),
 ])

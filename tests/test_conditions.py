@@ -51,7 +51,7 @@ def noise_kinds() -> dict[str, np.ndarray]:
 def test_sounds_that_are_not_speech_are_inconclusive_with_a_reason(det, kind):
     v = det.analyse_waveform(noise_kinds()[kind], SR, name=kind)
     assert v.verdict == "INCONCLUSIVE", (kind, v.verdict, v.p_fake)
-    assert v.error.startswith("no speech found") and v.p_fake is None and v.confidence is None
+    assert v.error.endswith("of speech; 1 s needed)") and v.p_fake is None and v.confidence is None
 
 
 def test_real_speech_still_gets_a_verdict_with_confidence(det):
@@ -63,7 +63,7 @@ def test_real_speech_still_gets_a_verdict_with_confidence(det):
 def test_speech_under_a_second_is_inconclusive(det):
     x = np.concatenate([speechlike(0.6), np.zeros(3 * SR, np.float32) + 1e-4 * tone(3.0)])
     v = det.analyse_waveform(x, SR)
-    assert v.verdict == "INCONCLUSIVE" and "no speech found" in v.error
+    assert v.verdict == "INCONCLUSIVE" and v.error.endswith("of speech; 1 s needed)"), v.error
 
 
 def test_phone_band_copy_is_warned_and_the_original_is_not(det):
@@ -160,3 +160,82 @@ def test_every_scan_row_has_confidence_warnings_and_partial_fields(tmp_path, tin
     assert rows["tone.wav"]["verdict"] == "INCONCLUSIVE"
     assert rows["clip.wav"]["confidence"] in ("low", "medium", "high")
     assert isinstance(rows["clip.wav"]["fake_segments"], list) and 0 <= rows["clip.wav"]["fake_fraction"] <= 1
+
+
+# -- compression from the decoded signal (issue 20, item 3) ---------------------------------------------
+def _joined_examples_44k(path):
+    import soxr
+
+    from fakecheck import audio
+    from tests.conftest import EXAMPLES
+
+    x = np.concatenate([audio.load(p) for p in sorted(EXAMPLES.glob("*.wav"))] * 2)
+    sf.write(path, soxr.resample(x, SR, 44_100).astype(np.float32), 44_100, subtype="PCM_16")
+
+
+def _ffmpeg(src, dst, *args):
+    import shutil
+    import subprocess
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg not on PATH")
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(src), *args, str(dst)], check=True)
+    return dst
+
+
+def _signal_warnings(path):
+    """The compression warning as a scan computes it: decoded windows, then conditions.warnings."""
+    from fakecheck import audio
+
+    info = audio.probe(path)
+    stats = conditions.ConditionStats()
+    for w in audio.iter_windows(audio.stream(path, info)):
+        stats.add(w.samples[: w.length], np.ones(w.length // 640, bool), 640)
+    found = [w for w in conditions.warnings(stats, info.source_rate, conditions.lossy_kbps(info), 10.0)
+             if w.startswith("heavily compressed")]
+    return found, conditions.hole_share(stats)
+
+
+@pytest.fixture(scope="module")
+def encodes(tmp_path_factory):
+    d = tmp_path_factory.mktemp("codecs")
+    src = d / "src.wav"
+    _joined_examples_44k(src)
+    mp3_32 = _ffmpeg(src, d / "mp3_32.mp3", "-c:a", "libmp3lame", "-b:a", "32k")
+    return {"src": src, "flac": _ffmpeg(src, d / "a.flac"),
+            "mp3_32": mp3_32,
+            "mp3_32_then_mp3_64": _ffmpeg(mp3_32, d / "again.mp3", "-c:a", "libmp3lame", "-b:a", "64k"),
+            "mp3_32_then_aac": _ffmpeg(mp3_32, d / "again.m4a", "-c:a", "aac", "-b:a", "128k"),
+            "mp3_64": _ffmpeg(src, d / "mp3_64.mp3", "-c:a", "libmp3lame", "-b:a", "64k"),
+            "vorbis_default": _ffmpeg(src, d / "vorbis.ogg", "-c:a", "libvorbis"),
+            "vorbis_q0": _ffmpeg(src, d / "vorbis_q0.ogg", "-c:a", "libvorbis", "-q:a", "0")}
+
+
+@pytest.mark.parametrize("name, warned", [("src", False), ("flac", False), ("mp3_64", False),
+                                          ("vorbis_default", False), ("mp3_32", True), ("vorbis_q0", True),
+                                          ("mp3_32_then_mp3_64", True), ("mp3_32_then_aac", True)])
+def test_compression_is_read_from_the_signal(encodes, name, warned):
+    found, share = _signal_warnings(encodes[name])
+    assert bool(found) == warned, (name, share, found)
+    if warned and name != "vorbis_q0":
+        assert found[0].startswith("heavily compressed: codec traces"), found  # not from the bitrate
+
+
+def test_a_re_encoded_low_rate_mp3_keeps_its_warning_end_to_end(encodes, det):
+    v = det.analyse_file(encodes["mp3_32_then_aac"])
+    assert any(w.startswith("heavily compressed: codec traces") for w in v.warnings), v.warnings
+
+
+def test_hole_threshold_sits_between_clean_and_codec_spectra():
+    rng = np.random.default_rng(0)
+    power = np.abs(np.fft.rfft(rng.standard_normal((50, conditions.FRAME)), axis=1)) ** 2
+    holes, cells = conditions.spectral_holes(power)
+    assert holes / cells < conditions.HOLE_SHARE  # noise has no holes to speak of
+    power[:, 20:200:4] *= 1e-4  # 40 dB notches in every fourth bin, as a codec zeroes weak bands
+    holes, cells = conditions.spectral_holes(power)
+    assert holes / cells > conditions.HOLE_SHARE
+
+
+def test_noise_warning_never_reads_minus_zero():
+    stats = conditions.ConditionStats(speech_energy=0.95, speech_tokens=1, pause_energy=1.0, pause_tokens=1)
+    assert conditions.warnings(stats, SR, None, 5.0) == ["noisy: speech only 0 dB above the background"]

@@ -209,3 +209,54 @@ def test_legend_names_what_colour_and_characters_mean(tmp_path, det):
     console = Console(width=80, record=True, no_color=True)
     console.print(render.explanation_view(ex, 60, False, colour=False))
     assert "'.' least .. '@' most" in console.export_text()
+
+
+# -- issue 20, item 6: the text view and the PNG say what they show -----------------------------------
+def test_time_axis_is_labelled_to_the_end():
+    from fakecheck import render
+
+    axis = render.time_axis(604.0, 60, 12)
+    assert axis.endswith("604.0s") and len(axis) == 72 and "0.0s" in axis
+
+
+def test_p_fake_row_has_its_own_glyphs_scale_and_threshold_mark(tmp_path, det):
+    from rich.console import Console
+
+    from fakecheck import render
+
+    path = tmp_path / "clip.wav"
+    sf.write(path, speechlike(5.0), 16_000)
+    ex = explain_file(det, path)
+    console = Console(width=80, record=True, no_color=True)
+    console.print(render.explanation_view(ex, 60, False, colour=False))
+    lines = console.export_text().splitlines()
+    assert any("each row scaled to its own maximum" in line for line in lines)
+    assert any(line.startswith("'0' under 0.1 .. '9' 0.9 or more") for line in lines)
+    digits = next(line for line in lines if line.startswith("P(fake)    "))
+    assert set(digits[12:]) <= set("0123456789 ") and set(digits[12:]) - {" "}, digits  # not the attention ramp
+    mark = next(line for line in lines if line.startswith(">= 0.50"))
+    p = [int(c) for c in digits[12:] if c != " "]
+    assert ("+" in mark) == any(d >= 5 for d in p), (digits, mark)
+
+
+def test_legend_follows_the_model_s_timeline_resolution():
+    from fakecheck.assessment import resolution
+
+    assert resolution(True, 0.04, 2.0, 4.0) == "per 40 ms token"
+    assert resolution(False, 0.04, 2.0, 4.0, short=True) == "per 2 s window step (no token head)"
+
+
+def test_png_header_carries_verdict_line_warnings_caveat_and_hashes(tmp_path, det):
+    from fakecheck import render
+
+    path = tmp_path / "clip.wav"
+    sf.write(path, speechlike(5.0) + 0.3 * np.random.default_rng(0).standard_normal(80_000).astype(np.float32),
+             16_000)
+    ex = explain_file(det, path)
+    lines = render.png_header(ex, "a" * 64, "b" * 64)
+    from fakecheck.assessment import assessment
+
+    assert lines[1] == assessment(ex.verdict.to_dict(with_windows=False))
+    assert [f"warning: {w}" for w in ex.verdict.warnings] == [x for x in lines if x.startswith("warning: ")]
+    assert ex.verdict.warnings  # the noise above makes at least one
+    assert render.PNG_CAVEAT in lines and f"file sha256 {'b' * 64}" in lines and any("a" * 64 in x for x in lines)
