@@ -8,8 +8,7 @@ from pathlib import Path
 
 from fakecheck import audio, train, whisper
 from fakecheck.checkpoint import load
-from fakecheck.features import FeatureConfig
-from fakecheck.model import ModelConfig, SpoofTransformer
+from fakecheck.model import SpoofTransformer
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "how-it-works.md").read_text(encoding="utf-8")
 
