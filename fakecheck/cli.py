@@ -20,6 +20,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -35,6 +36,15 @@ if TYPE_CHECKING:
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 EXIT_OK, EXIT_FAKE, EXIT_USAGE, EXIT_INPUT_ERROR, EXIT_WRITE_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
+
+class Precision(str, Enum):
+    """--precision: = fakecheck.precision.PRECISIONS (tests check); that module loads torch."""
+
+    auto = "auto"
+    fp32 = "fp32"
+    bf16 = "bf16"
+    int8 = "int8"
+
 
 DEFAULT_ENCODER_BLOCKS = 2  # = the shipped model's (models/MODEL_CARD.md); chosen on the validation split
 
@@ -79,8 +89,10 @@ def main_callback(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on unexpected errors.")] = False,
     threads: Annotated[int, typer.Option("--threads", min=0, help="torch CPU threads (0: FAKECHECK_THREADS or 2).")] = 0,
+    precision: Annotated[Precision, typer.Option("--precision", case_sensitive=False, help="Number format of scoring: auto (the fastest this CPU runs natively without losing accuracy), fp32, bf16 or int8.")] = Precision.auto,
 ) -> None:
     _state["debug"] = debug
+    _state["precision"] = precision.value
     if threads:
         os.environ["FAKECHECK_THREADS"] = str(threads)
 
@@ -90,7 +102,7 @@ def _load_detector(model: Path | None, device: str | None, threshold: float | No
     from .inference import Detector
 
     try:
-        return Detector.load(model, device=device, threshold=threshold)
+        return Detector.load(model, device=device, threshold=threshold, precision=_state.get("precision"))
     except (ModelLoadError, ValueError) as exc:
         raise _fail(str(exc)) from None
 
@@ -150,7 +162,7 @@ def scan(
         inputs = [p for p in inputs if in_shard(p, shard_kn)]
     det = _load_detector(model, device, threshold)
     meta = {"schema_version": SCHEMA_VERSION, "fakecheck_version": __version__, "model": det.model_name,
-            "model_sha256": det.checkpoint.sha256, "threshold": det.threshold}
+            "model_sha256": det.checkpoint.sha256, "threshold": det.threshold, "precision": det.precision}
     try:
         sinks = open_sinks([(csv, "csv"), (json_out, "json"), (jsonl, "jsonl"), (scores, "scores")], meta,
                            full_path=scores_full_path)
@@ -168,6 +180,8 @@ def scan(
         for p in empty:
             err.print(f"warning: no audio files found in {p}", markup=False)
         err.print(render.limits_line(det.checkpoint.metrics), markup=False, highlight=False, soft_wrap=True)
+        how = " (auto)" if _state.get("precision", "auto") == "auto" else ""
+        err.print(f"precision: {det.precision}{how}", markup=False, highlight=False)
     show_table = not quiet and not stdout_taken
     interactive = out.is_terminal and not os.environ.get("NO_COLOR")
     counts: dict[str, int] = {}
@@ -430,7 +444,7 @@ def evaluate(
         "score_sign": "higher = spoof (fakecheck's sign; ASVspoof files use the opposite)",
         "confidence_intervals": metrics.bootstrap_ci(s[labels == 0], s[labels == 1], bootstrap)
         if bootstrap else None,
-        "model": ev["model"], "data": str(data) if data else None,
+        "model": ev["model"], "precision": ev.get("precision"), "data": str(data) if data else None,
         "score_file": str(score_file) if score_file else None, "key": str(key) if key else None,
         "n_failed": len(ev["failed"]), "failed": ev["failed"],
         "n_missing": len(ev["missing"]), "missing": ev["missing"][:20], "n_unlabelled": ev["n_unlabelled"],
@@ -485,7 +499,7 @@ def _evaluate_model(data: Path, model: Path | None, fmt: str | None, device: str
     return {"scores": s, "labels": np.array([rows[i].label for i in ok], dtype=np.int64),
             "systems": [rows[i].system for i in ok], "llr": cal.llr(s), "paths": [str(rows[i].path) for i in ok],
             "score_threshold": float(cal.score_at(det.threshold)), "threshold": det.threshold, "calibration": cal,
-            "model": det.model_name, "missing": [], "n_unlabelled": 0,
+            "model": det.model_name, "precision": det.precision, "missing": [], "n_unlabelled": 0,
             "failed": [{"path": str(rows[i].path), "error": v.error} for i, v in enumerate(results)
                        if v.score is None]}
 
