@@ -140,6 +140,8 @@ def scan(
     shard: Annotated[str | None, typer.Option("--shard", help="K/N: scan only the K-th of N deterministic parts.")] = None,
     device: Annotated[str | None, typer.Option("--device", help="cpu, cuda, mps or auto.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table, progress or summary; ERROR rows still go to stderr.")] = False,
+    ray: Annotated[bool, typer.Option("--ray", help="Score on Ray (pip install \"fakecheck[ray]\"): the cluster in RAY_ADDRESS, else a local one. Inputs may be s3://, gs://... URIs.")] = False,
+    ray_address: Annotated[str | None, typer.Option("--ray-address", metavar="ADDRESS", help="--ray on this cluster: ray://head:10001, or auto for one running here.")] = None,
 ) -> None:
     """Scan audio files and folders; print a verdict per file."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -151,8 +153,17 @@ def scan(
     shard_kn = _parse_shard(shard)
     out, err = _consoles()
     inputs, skipped, empty = [], 0, []
+    expand = iter_inputs
+    ray = ray or bool(ray_address)
+    if ray:  # issue 19: Ray Data (fakecheck/scale.py); URIs are listed there
+        from . import scale
+
+        expand = scale.expand  # type: ignore[assignment]
     for p in paths:  # one at a time, to name the folders that hold no audio
-        found, n_skipped = iter_inputs([p])
+        try:
+            found, n_skipped = expand([p])
+        except Exception as exc:  # scale.ScaleError: a URI that cannot be listed
+            raise _fail(str(exc)) from None
         inputs += found
         skipped += n_skipped
         if not found:
@@ -192,16 +203,17 @@ def scan(
     task = progress.add_task("scan", total=len(inputs))
     try:
         with progress:
-            for v in det.analyse_files(inputs, batch_size=batch_size, jobs=jobs,
-                                       hook=lambda done, total: progress.update(task, completed=done)):
-                row = v.to_dict()
-                counts[v.verdict] = counts.get(v.verdict, 0) + 1
-                audio_s += v.duration_s or 0.0
+            for row in (_ray_rows(ray_address, inputs, model, det, batch_size) if ray else
+                        (v.to_dict() for v in det.analyse_files(
+                            inputs, batch_size=batch_size, jobs=jobs,
+                            hook=lambda done, total: progress.update(task, completed=done)))):
+                counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
+                audio_s += row["duration_s"] or 0.0
                 for s in sinks:
                     s.add(row)
                 if show_table and not interactive:
                     typer.echo(render.plain_row(row))  # raw tabs: Rich would expand them to spaces
-                elif quiet and v.verdict == "ERROR":
+                elif quiet and row["verdict"] == "ERROR":
                     typer.echo(render.plain_row(row), err=True)
                 rows.append({k: row[k] for k in row if k != "windows"})
     except KeyboardInterrupt:
@@ -225,6 +237,18 @@ def scan(
         flagged = any(counts.get(v) for v in FLAGGED)
         code = EXIT_INPUT_ERROR if counts.get("ERROR") else EXIT_FAKE if flagged else EXIT_OK
     raise typer.Exit(code)
+
+
+def _ray_rows(address: str | None, inputs: Sequence[Any], model: Path | None, det: Any, batch_size: int) -> Any:
+    """scan --ray: the rows from a Ray cluster (address None: RAY_ADDRESS, else a local one), in input
+    order.  The actors run the driver's precision path, so the recorded `precision` holds for every row."""
+    from . import scale
+
+    try:
+        yield from scale.scan_files(inputs, address=address, model=model,
+                                    precision=det.precision, threshold=det.threshold, batch_size=batch_size)
+    except scale.ScaleError as exc:
+        raise _fail(str(exc)) from None
 
 
 def _warn_duplicate_trials(err: Console, paths: Sequence[Any], full_path: bool) -> None:

@@ -113,7 +113,7 @@ class _CastEncoder(torch.nn.Module):
     """A frozen Whisper encoder whose blocks run in `dtype`: log-mel and its level normalisation stay
     fp32 (a log of small powers), the stages come back as fp32 for the feature pooling."""
 
-    def __init__(self, encoder: torch.nn.Module, dtype: torch.dtype):
+    def __init__(self, encoder: Any, dtype: torch.dtype):  # a whisper.WhisperEncoder
         super().__init__()
         self.inner, self.dtype = encoder, dtype
 
@@ -146,6 +146,7 @@ class Scorer:
         from . import whisper
 
         self.path, self.features = path, features
+        self.encoder: torch.nn.Module | None
         if path == "fp32":
             self.encoder, self.model, self.dtype = None, model, torch.float32
         elif path == "bf16":
