@@ -58,6 +58,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
 
+    info = machine_info()  # the load at the start; result() adds the load at the end
     rows = validation_rows(args.data, args.limit)
     note(f"{len(rows)} validation clips; decoding")
     clips, labels, names = [], [], []
@@ -111,7 +112,6 @@ def main() -> int:
     print(f"clips {len(clips)} (first {args.max_seconds:g} s of each), model "
           f"{dets['fp32'].model_name}; rule: dEER <= {100 * precision.MAX_EER_SHIFT:.1f} points and flips <= "
           f"{precision.MAX_FLIP_FRACTION:.0%}; auto here -> {precision.resolve('auto', dets['fp32'].device)}")
-    info = machine_info()
     result("precision_accuracy", {"clips": len(clips), "paths": figures}, info)
     if args.json:
         args.json.write_text(json.dumps({"paths": figures, "machine": info}, indent=2) + "\n")

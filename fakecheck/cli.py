@@ -37,6 +37,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 EXIT_OK, EXIT_FAKE, EXIT_USAGE, EXIT_INPUT_ERROR, EXIT_WRITE_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 
+
 class Precision(str, Enum):
     """--precision: = fakecheck.precision.PRECISIONS (tests check); that module loads torch."""
 
