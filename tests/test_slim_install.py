@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import ast
-import tomllib
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_ONLY = ("librosa", "scipy", "sklearn", "numba")
@@ -29,6 +29,7 @@ def test_the_package_imports_no_dev_only_library():
 
 
 def test_runtime_dependencies_leave_dev_tools_to_the_dev_extra():
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     runtime = " ".join(project["dependencies"]).lower()
     for name in ("librosa", "scipy", "scikit-learn"):
