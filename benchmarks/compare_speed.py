@@ -13,6 +13,9 @@ folder as --aasist) is run on the same files, decoded by the same fakecheck.audi
 is cut into consecutive 64 600-sample windows (AASIST's 4.04 s input; the last one repeat-padded)
 and scored in batches of 8 with its published AASIST-L.pth weights, 2 torch threads.  That is
 fewer windows than fakecheck's half-overlapping ones, so the ratio favours AASIST-L.
+
+CPU seconds are the child's own rusage (its threads and waited-for children): for `--ray` they miss
+the Ray workers, which are not its children, so compare the ray case by wall time only.
 """
 
 from __future__ import annotations
