@@ -100,14 +100,20 @@ def add_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndar
     return (x + noise * np.sqrt(p_sig / p_noise / 10 ** (snr_db / 10))).astype(np.float32)
 
 
+def fft_convolve(x: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Full linear convolution (len(x) + len(h) - 1 samples) through NumPy's real FFT: what
+    scipy.signal.fftconvolve computes, without making SciPy a dependency of the runtime."""
+    n = len(x) + len(h) - 1
+    size = 1 << max(0, (n - 1).bit_length())  # a power of two >= n: no circular wrap-around
+    return np.fft.irfft(np.fft.rfft(x, size) * np.fft.rfft(h, size), size)[:n]
+
+
 def reverb(x: np.ndarray, rt60: float, rng: np.random.Generator) -> np.ndarray:
     n = int(rt60 * SAMPLE_RATE)
     t = np.arange(n) / SAMPLE_RATE
     rir = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)  # -60 dB at rt60
     rir[0] = 1.0
-    from scipy.signal import fftconvolve
-
-    y = fftconvolve(x, rir / np.sqrt(np.sum(rir**2)))[: len(x)]
+    y = fft_convolve(x, rir / np.sqrt(np.sum(rir**2)))[: len(x)]
     return (y * (np.std(x) / (np.std(y) + 1e-12))).astype(np.float32)
 
 

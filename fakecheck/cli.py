@@ -20,6 +20,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -35,6 +36,16 @@ if TYPE_CHECKING:
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 EXIT_OK, EXIT_FAKE, EXIT_USAGE, EXIT_INPUT_ERROR, EXIT_WRITE_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
+
+
+class Precision(str, Enum):
+    """--precision: = fakecheck.precision.PRECISIONS (tests check); that module loads torch."""
+
+    auto = "auto"
+    fp32 = "fp32"
+    bf16 = "bf16"
+    int8 = "int8"
+
 
 DEFAULT_ENCODER_BLOCKS = 4  # = the shipped model's (models/MODEL_CARD.md); chosen on the validation split
 
@@ -79,8 +90,10 @@ def main_callback(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on unexpected errors.")] = False,
     threads: Annotated[int, typer.Option("--threads", min=0, help="torch CPU threads (0: FAKECHECK_THREADS or 2).")] = 0,
+    precision: Annotated[Precision, typer.Option("--precision", case_sensitive=False, help="Number format of scoring: auto (the fastest this CPU runs natively without losing accuracy), fp32, bf16 or int8.")] = Precision.auto,
 ) -> None:
     _state["debug"] = debug
+    _state["precision"] = precision.value
     if threads:
         os.environ["FAKECHECK_THREADS"] = str(threads)
 
@@ -90,7 +103,7 @@ def _load_detector(model: Path | None, device: str | None, threshold: float | No
     from .inference import Detector
 
     try:
-        det = Detector.load(model, device=device, threshold=threshold)
+        det = Detector.load(model, device=device, threshold=threshold, precision=_state.get("precision"))
     except (ModelLoadError, ValueError) as exc:
         raise _fail(str(exc)) from None
     if notice := unverified_notice(det.checkpoint):
@@ -133,6 +146,8 @@ def scan(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table, progress or summary; ERROR rows still go to stderr.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also name each file skipped in folders (not an audio extension).")] = False,
     report_dir: Annotated[Path | None, typer.Option("--report-dir", help="Write an HTML evidence report per file, and index.html, to DIR.")] = None,
+    ray: Annotated[bool, typer.Option("--ray", help="Score on Ray (pip install \"fakecheck[ray]\"): the cluster in RAY_ADDRESS, else a local one. Inputs may be s3://, gs://... URIs.")] = False,
+    ray_address: Annotated[str | None, typer.Option("--ray-address", metavar="ADDRESS", help="--ray on this cluster: ray://head:10001, or auto for one running here.")] = None,
 ) -> None:
     """Scan audio files and folders; print a verdict per file."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -145,8 +160,14 @@ def scan(
     out, err = _consoles()
     inputs, skipped, empty = [], 0, []
     skipped_paths: list[Path] = []
+    ray = ray or bool(ray_address)
+    if ray:  # issue 19: Ray Data (fakecheck/scale.py); URIs are listed there
+        from . import scale
     for p in paths:  # one at a time, to name the folders that hold no audio
-        found, n_skipped = iter_inputs([p], skipped_paths)
+        try:
+            found, n_skipped = scale.expand([p]) if ray else iter_inputs([p], skipped_paths)
+        except Exception as exc:  # scale.ScaleError: a URI that cannot be listed
+            raise _fail(str(exc)) from None
         inputs += found
         skipped += n_skipped
         if not found:
@@ -159,7 +180,7 @@ def scan(
         inputs = [p for p in inputs if in_shard(p, shard_kn)]
     det = _load_detector(model, device, threshold)
     meta = {"schema_version": SCHEMA_VERSION, "fakecheck_version": __version__, "model": det.model_name,
-            "model_sha256": det.checkpoint.sha256, "threshold": det.threshold}
+            "model_sha256": det.checkpoint.sha256, "threshold": det.threshold, "precision": det.precision}
     try:
         sinks = open_sinks([(csv, "csv"), (json_out, "json"), (jsonl, "jsonl"), (scores, "scores")], meta,
                            full_path=scores_full_path)
@@ -183,6 +204,8 @@ def scan(
         for p in empty:
             err.print(f"warning: no audio files found in {p}", markup=False)
         err.print(render.limits_line(det.checkpoint.metrics), markup=False, highlight=False, soft_wrap=True)
+        how = " (auto)" if _state.get("precision", "auto") == "auto" else ""
+        err.print(f"precision: {det.precision}{how}", markup=False, highlight=False)
     show_table = not quiet and not stdout_taken
     interactive = out.is_terminal and not os.environ.get("NO_COLOR")
     counts: dict[str, int] = {}
@@ -193,16 +216,17 @@ def scan(
     task = progress.add_task("scan", total=len(inputs))
     try:
         with progress:
-            for v in det.analyse_files(inputs, batch_size=batch_size, jobs=jobs,
-                                       hook=lambda done, total: progress.update(task, completed=done)):
-                row = v.to_dict()
-                counts[v.verdict] = counts.get(v.verdict, 0) + 1
-                audio_s += v.duration_s or 0.0
+            for row in (_ray_rows(ray_address, inputs, model, det, batch_size) if ray else
+                        (v.to_dict() for v in det.analyse_files(
+                            inputs, batch_size=batch_size, jobs=jobs,
+                            hook=lambda done, total: progress.update(task, completed=done)))):
+                counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
+                audio_s += row["duration_s"] or 0.0
                 for s in sinks:
                     s.add(row)
                 if show_table and not interactive:
                     typer.echo(render.plain_row(row))  # raw tabs: Rich would expand them to spaces
-                elif quiet and v.verdict == "ERROR":
+                elif quiet and row["verdict"] == "ERROR":
                     typer.echo(render.plain_row(row), err=True)
                 rows.append({k: row[k] for k in row if k != "windows"})
     except KeyboardInterrupt:
@@ -234,6 +258,18 @@ def scan(
         flagged = any(counts.get(v) for v in FLAGGED)
         code = EXIT_INPUT_ERROR if counts.get("ERROR") else EXIT_FAKE if flagged else EXIT_OK
     raise typer.Exit(code)
+
+
+def _ray_rows(address: str | None, inputs: Sequence[Any], model: Path | None, det: Any, batch_size: int) -> Any:
+    """scan --ray: the rows from a Ray cluster (address None: RAY_ADDRESS, else a local one), in input
+    order.  The actors run the driver's precision path, so the recorded `precision` holds for every row."""
+    from . import scale
+
+    try:
+        yield from scale.scan_files(inputs, address=address, model=model,
+                                    precision=det.precision, threshold=det.threshold, batch_size=batch_size)
+    except scale.ScaleError as exc:
+        raise _fail(str(exc)) from None
 
 
 def _warn_duplicate_trials(err: Console, paths: Sequence[Any], full_path: bool) -> None:
@@ -469,7 +505,7 @@ def evaluate(
         "score_sign": evaluation.score_sign(score_file is not None, higher_is_spoof),
         "confidence_intervals": metrics.bootstrap_ci(s[labels == 0], s[labels == 1], bootstrap)
         if bootstrap else None,
-        "model": ev["model"], "data": str(data) if data else None,
+        "model": ev["model"], "precision": ev.get("precision"), "data": str(data) if data else None,
         "score_file": str(score_file) if score_file else None, "key": str(key) if key else None,
         "n_failed": len(ev["failed"]), "failed": ev["failed"],
         "unscored_reasons": evaluation.reason_counts(ev["failed"]), "score_all": score_all,
@@ -535,7 +571,7 @@ def _evaluate_model(data: Path, model: Path | None, fmt: str | None, device: str
     return {"scores": s, "labels": np.array([rows[i].label for i in ok], dtype=np.int64),
             "systems": [rows[i].system for i in ok], "llr": cal.llr(s), "paths": [str(rows[i].path) for i in ok],
             "score_threshold": float(cal.score_at(det.threshold)), "threshold": det.threshold, "calibration": cal,
-            "model": det.model_name, "missing": [], "n_unlabelled": 0, "n_files": len(rows),
+            "model": det.model_name, "precision": det.precision, "missing": [], "n_unlabelled": 0, "n_files": len(rows),
             "n_scored_inconclusive": sum(results[i].score is None for i in ok),
             "failed": [evaluation.unscored_entry(str(rows[i].path), v) for i, (v, t) in enumerate(zip(results, trial, strict=True))
                        if t is None]}

@@ -86,13 +86,17 @@ class FeatureConfig(Settings):
             raise ValueError(str(exc)) from None
 
 
-def extract(waveforms: torch.Tensor, cfg: FeatureConfig = FeatureConfig()) -> torch.Tensor:
-    """(batch, samples) float waveforms at 16 kHz -> (batch, cfg.n_frames(samples), cfg.n_features) features."""
+def extract(waveforms: torch.Tensor, cfg: FeatureConfig = FeatureConfig(),
+            encoder: torch.nn.Module | None = None) -> torch.Tensor:
+    """(batch, samples) float waveforms at 16 kHz -> (batch, cfg.n_frames(samples), cfg.n_features) features.
+
+    `encoder` replaces the bundled fp32 encoder with a converted copy of it (fakecheck.precision:
+    bf16 weights or int8 linears); it must return the same (B, S, T20, W) stages."""
     if waveforms.ndim == 1:
         waveforms = waveforms[None]
     assert waveforms.ndim == 2, f"expected (batch, samples), got {tuple(waveforms.shape)}"
     cfg.check_compatible()
-    enc = whisper.load_encoder().to(waveforms.device)
+    enc = encoder if encoder is not None else whisper.load_encoder().to(waveforms.device)
     with torch.no_grad():
         h = enc(waveforms.float(), cfg.frozen_blocks)  # (B, S, T20, W)
     B, S, T, W = h.shape
