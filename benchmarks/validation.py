@@ -35,23 +35,12 @@ sys.path.insert(0, str(ROOT / "scripts" / "data"))
 import manifest as data_manifest  # noqa: E402
 
 from fakecheck import audio  # noqa: E402
-from fakecheck.augment import codec_round_trip, resample_round_trip  # noqa: E402
+from fakecheck.augment import CONDITIONS, condition  # noqa: E402
 from fakecheck.inference import Detector  # noqa: E402
 from fakecheck.metrics import compute_eer  # noqa: E402
 
-CONDITIONS = ["clean", "mp3_32k", "opus_16k", "phone_8k"]
 MIN_CLIPS = 30  # bona fide corpora with fewer clips get no false-alarm rate of their own (too noisy)
 FLAGGED = ("FAKE", "PARTIAL")
-
-
-def condition(x: np.ndarray, name: str) -> np.ndarray:
-    if name == "mp3_32k":
-        return codec_round_trip(x, "mp3", 32)
-    if name == "opus_16k":
-        return codec_round_trip(x, "opus", 16)
-    if name == "phone_8k":
-        return resample_round_trip(x, 8000)
-    return x
 
 
 def family_of(system: str, source: str) -> str:

@@ -90,6 +90,22 @@ def codec_round_trip(x: np.ndarray, codec: str, kbps: int = 64) -> np.ndarray:
     return fit_window(out.astype(np.float32), len(x)) if len(out) < len(x) else out[: len(x)]
 
 
+CONDITIONS = ("clean", "mp3_32k", "opus_16k", "phone_8k")  # the re-encodings every validation figure is given for
+
+
+def condition(x: np.ndarray, name: str) -> np.ndarray:
+    """One validation condition, the same for both classes: MP3 32 kbit/s, Opus 16 kbit/s or an 8 kHz phone band."""
+    if name == "mp3_32k":
+        return codec_round_trip(x, "mp3", 32)
+    if name == "opus_16k":
+        return codec_round_trip(x, "opus", 16)
+    if name == "phone_8k":
+        return resample_round_trip(x, 8000)
+    if name != "clean":
+        raise ValueError(f"unknown condition {name!r}")
+    return x
+
+
 def add_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
     noise = rng.standard_normal(len(x))
     if rng.random() < 0.5:  # brown noise: more low-frequency hum-like energy

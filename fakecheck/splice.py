@@ -1,6 +1,6 @@
 """Synthetic partial fakes (PartialSpoof-style splices) with per-sample labels.
 
-Used to train the per-token head (fakecheck.train, benchmarks/experiments/cache_splices.py)
+Used to train the per-token head (fakecheck.train)
 and to build the splice benchmark (benchmarks/partial_fakes.py).  A splice replaces a
 stretch of a host recording with a piece of another one:
 
