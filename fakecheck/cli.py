@@ -158,7 +158,8 @@ def scan(
 
     shard_kn = _parse_shard(shard)
     out, err = _consoles()
-    inputs, skipped, empty = [], 0, []
+    inputs: list[Any] = []  # Paths, or URIs under --ray
+    skipped, empty = 0, []
     skipped_paths: list[Path] = []
     ray = ray or bool(ray_address)
     if ray:  # issue 19: Ray Data (fakecheck/scale.py); URIs are listed there
