@@ -717,10 +717,12 @@ def info(
         f"contents     {ck.content_status}",
         f"parameters   {ck.model.n_params():,}",
         f"architecture {json.dumps(ck.model.cfg.to_dict())}",
-        f"features     {ck.features.frontend}: {ck.features.n_stages} stages x {ck.features.stage_width} "
+        f"features     {ck.features.frontend}: {ck.features.n_stages} stage{'s' if ck.features.n_stages != 1 else ''} "
+        f"x {ck.features.stage_width} "
         f"per {ck.features.hop_samples * 1000 // ck.features.sample_rate} ms frame (frozen: the stem and "
         f"{ck.features.frozen_blocks} of 4 blocks)",
-        f"fine-tuned   {ck.model.cfg.encoder_blocks} Whisper block(s) and its final norm, as the model's first layers"
+        f"fine-tuned   {ck.model.cfg.encoder_blocks} Whisper block{'s' if ck.model.cfg.encoder_blocks != 1 else ''} "
+        "and its final norm, as the model's first layers"
         if ck.model.cfg.encoder_blocks else "fine-tuned   none (the whole encoder is frozen)",
         f"trained on   {', '.join(Path(d).name for d in p.get('data', [])) or 'unknown'} "
         f"({p.get('n_train', '?')} clips)",
