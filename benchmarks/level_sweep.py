@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fakecheck import audio  # noqa: E402
-from fakecheck.inference import Detector  # noqa: E402
-from fakecheck.verdict import SCORED  # noqa: E402
+from fakecheck.analysis.detector import Detector  # noqa: E402
+from fakecheck.analysis.verdict import SCORED  # noqa: E402
 
 GAINS_DB = (-30, -24, -18, -12, -6, 0, 6, 12)
 QUIET_DBFS = -50.0

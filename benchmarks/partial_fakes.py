@@ -46,10 +46,13 @@ BENCHMARK_SOURCES = frozenset({
     "zipvoice/zipvoice.github.io", "periodwave/demo", "shivammehta25/Matcha-TTS",
 })
 
-from fakecheck import audio, segments, splice  # noqa: E402
-from fakecheck.assessment import assessment, segments_phrase  # noqa: E402
-from fakecheck.calibration import CONFIDENCE_LOGODDS, confidence  # noqa: E402
-from fakecheck.inference import Detector, Verdict  # noqa: E402
+from fakecheck import audio  # noqa: E402
+from fakecheck.analysis import segments  # noqa: E402
+from fakecheck.analysis.assessment import assessment, segments_phrase  # noqa: E402
+from fakecheck.analysis.detector import Detector  # noqa: E402
+from fakecheck.analysis.verdict import Verdict  # noqa: E402
+from fakecheck.model.calibration import CONFIDENCE_LOGODDS, confidence  # noqa: E402
+from fakecheck.training import splice  # noqa: E402
 
 SR = audio.SAMPLE_RATE
 HOST_S, CONTROL_S, PIECE_S = 14.0, 15.0, 3.0

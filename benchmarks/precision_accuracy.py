@@ -32,9 +32,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_info, note, result, table  # noqa: E402
 
-from fakecheck import audio, precision  # noqa: E402
-from fakecheck.inference import Detector  # noqa: E402
-from fakecheck.metrics import compute_eer  # noqa: E402
+from fakecheck import audio  # noqa: E402
+from fakecheck.analysis.detector import Detector  # noqa: E402
+from fakecheck.evaluation.metrics import compute_eer  # noqa: E402
+from fakecheck.model import precision  # noqa: E402
 
 PATHS = ("fp32", "bf16", "int8")
 CHUNK = 16  # clips per turn

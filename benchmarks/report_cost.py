@@ -24,9 +24,10 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fakecheck import audio, report, report_html  # noqa: E402
-from fakecheck.explain import explain_file  # noqa: E402
-from fakecheck.inference import Detector  # noqa: E402
+from fakecheck import audio  # noqa: E402
+from fakecheck.analysis.detector import Detector  # noqa: E402
+from fakecheck.analysis.explain import explain_file  # noqa: E402
+from fakecheck.evidence import report, report_html  # noqa: E402
 
 
 def make_clip(path: Path, minutes: float) -> None:

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from fakecheck import audio, datasets
-from fakecheck.inference import Detector
-from fakecheck.shortcuts import PROBES
+from fakecheck import audio
+from fakecheck.analysis.detector import Detector
+from fakecheck.training import datasets
+from fakecheck.training.shortcuts import PROBES
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "manifest.csv"
 SPLIT = Path(__file__).resolve().parents[1] / "data" / "training-manifest.csv"

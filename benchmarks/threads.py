@@ -33,9 +33,9 @@ def worker(threads: int, steps: int) -> None:
     import torch
     import torch.nn.functional as F
 
-    from fakecheck.audio import SAMPLE_RATE, WINDOW_SAMPLES
-    from fakecheck.features import FeatureConfig, extract
-    from fakecheck.model import ModelConfig, SpoofTransformer
+    from fakecheck.audio.constants import SAMPLE_RATE, WINDOW_SAMPLES
+    from fakecheck.model.features import FeatureConfig, extract
+    from fakecheck.model.transformer import ModelConfig, SpoofTransformer
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)

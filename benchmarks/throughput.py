@@ -102,7 +102,8 @@ def worker(folder: str, n: int) -> None:
     import torch
 
     from fakecheck import audio
-    from fakecheck.inference import DEFAULT_BATCH_SIZE, Detector, iter_inputs
+    from fakecheck.analysis.detector import DEFAULT_BATCH_SIZE, Detector
+    from fakecheck.analysis.inputs import iter_inputs
 
     paths, _ = iter_inputs([folder])
     det = Detector.load()
@@ -143,7 +144,7 @@ def worker(folder: str, n: int) -> None:
             det.score_windows(batch)
         return (time.perf_counter() - t0) / reps  # seconds per 32 windows
 
-    from fakecheck.features import extract
+    from fakecheck.model.features import extract
 
     xb = torch.from_numpy(batch)
 

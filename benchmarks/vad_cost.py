@@ -31,7 +31,8 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from fakecheck import features, vad
+    from fakecheck.audio import vad
+    from fakecheck.model import features
 
     batch = 8
     windows = torch.from_numpy(np.random.default_rng(0).uniform(-0.5, 0.5, (batch, 64_000)).astype(np.float32))

@@ -35,9 +35,9 @@ sys.path.insert(0, str(ROOT / "scripts" / "data"))
 import manifest as data_manifest  # noqa: E402
 
 from fakecheck import audio  # noqa: E402
-from fakecheck.augment import CONDITIONS, condition  # noqa: E402
-from fakecheck.inference import Detector  # noqa: E402
-from fakecheck.metrics import compute_eer  # noqa: E402
+from fakecheck.analysis.detector import Detector  # noqa: E402
+from fakecheck.evaluation.metrics import compute_eer  # noqa: E402
+from fakecheck.training.augment import CONDITIONS, condition  # noqa: E402
 
 MIN_CLIPS = 30  # bona fide corpora with fewer clips get no false-alarm rate of their own (too noisy)
 FLAGGED = ("FAKE", "PARTIAL")

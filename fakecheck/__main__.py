@@ -1,3 +1,3 @@
-from .cli import main
+from fakecheck.cli.app import main
 
 main()

@@ -40,7 +40,7 @@ def render() -> dict[str, str]:
     try:
         from typer._completion_shared import get_completion_script
 
-        from fakecheck.cli import app
+        from fakecheck.cli.app import app
     finally:
         sys.path.remove(str(ROOT))
     prog_name = app.info.name

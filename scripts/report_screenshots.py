@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fakecheck import report, report_html  # noqa: E402
-from fakecheck.inference import Detector  # noqa: E402
+from fakecheck.analysis.detector import Detector  # noqa: E402
+from fakecheck.evidence import report, report_html  # noqa: E402
 from tests import browser  # noqa: E402
 
 

@@ -27,7 +27,7 @@ def _speech_bank() -> np.ndarray:
     """A committed example clip's speech, silence trimmed: speech that silero-vad accepts."""
     import soundfile as sf
 
-    from fakecheck.audio import trim_silence
+    from fakecheck.audio.levels import trim_silence
 
     parts = [trim_silence(sf.read(EXAMPLES / name, dtype="float32")[0])
              for name in ("fake_piper_joe.wav",)]  # 99% of its tokens are speech to silero-vad
@@ -62,9 +62,9 @@ def tiny_checkpoint():
     """A small random model with the real feature extractor: fast end-to-end runs."""
     import torch
 
-    from fakecheck.checkpoint import Checkpoint
-    from fakecheck.features import FeatureConfig
-    from fakecheck.model import ModelConfig, SpoofTransformer
+    from fakecheck.model.checkpoint import Checkpoint
+    from fakecheck.model.features import FeatureConfig
+    from fakecheck.model.transformer import ModelConfig, SpoofTransformer
 
     torch.manual_seed(0)
     fcfg = FeatureConfig()
@@ -74,7 +74,7 @@ def tiny_checkpoint():
 
 @pytest.fixture
 def tiny_model_file(tmp_path, tiny_checkpoint) -> Path:
-    from fakecheck.checkpoint import save
+    from fakecheck.model.checkpoint import save
 
     path = tmp_path / "tiny.pt"
     save(tiny_checkpoint, path)

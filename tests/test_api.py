@@ -15,10 +15,11 @@ import soundfile as sf
 from conftest import speechlike
 
 from fakecheck import Detector
-from fakecheck.audio import SAMPLE_RATE, WINDOW_SAMPLES, iter_windows
-from fakecheck.checkpoint import ModelLoadError
-from fakecheck.explain import explain_file
-from fakecheck.inference import SCORED, Verdict, WindowScore
+from fakecheck.analysis.explain import explain_file
+from fakecheck.analysis.verdict import SCORED, Verdict, WindowScore
+from fakecheck.audio.constants import SAMPLE_RATE, WINDOW_SAMPLES
+from fakecheck.audio.windows import iter_windows
+from fakecheck.model.checkpoint import ModelLoadError
 
 
 @pytest.fixture
@@ -119,7 +120,7 @@ def test_results_are_frozen(det, clip, tmp_path):
 def test_to_dict_keys_match_scan_json_rows(det, clip, tmp_path, tiny_model_file):
     from typer.testing import CliRunner
 
-    from fakecheck.cli import app
+    from fakecheck.cli.app import app
 
     path = tmp_path / "clip.wav"
     sf.write(path, clip, SAMPLE_RATE)
@@ -153,8 +154,9 @@ def test_the_readme_error_contract(det, tmp_path):
     """README, Python API: bad inputs give ERROR verdicts from the analyse_* methods (no exception); the lower
     levels raise their named exceptions."""
     from fakecheck import audio
-    from fakecheck.datasets import DatasetError, load_dataset
-    from fakecheck.scorefiles import TrialFileError, read_key
+    from fakecheck.evaluation.scorefiles import TrialFileError, read_key
+    from fakecheck.training.datasets.detect import load_dataset
+    from fakecheck.training.datasets.rows import DatasetError
 
     junk = tmp_path / "junk.wav"
     junk.write_text("not audio at all\n" * 20)

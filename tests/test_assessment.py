@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from fakecheck.assessment import assessment, fmt_p, segments_phrase
-from fakecheck.calibration import logit
-from fakecheck.verdict import PARTIAL_EVIDENCE, decide, segment_evidence, speech_reason
+from fakecheck.analysis.assessment import assessment, fmt_p, segments_phrase
+from fakecheck.analysis.verdict import PARTIAL_EVIDENCE, decide, segment_evidence, speech_reason
+from fakecheck.model.calibration import logit
 
 T = 0.5
 

@@ -10,6 +10,7 @@ import soundfile as sf
 from conftest import speechlike, tone
 
 from fakecheck import audio
+from fakecheck.audio import decode
 
 FORMATS = [  # (suffix, soundfile format, subtype)
     (".wav", "WAV", "PCM_16"),
@@ -88,7 +89,7 @@ def test_nan_samples_are_refused(tmp_path):
 def test_m4a_without_ffmpeg_names_the_decoder(tmp_path, monkeypatch):
     path = tmp_path / "clip.m4a"
     path.write_bytes(b"\x00\x00\x00\x18ftypM4A ")
-    monkeypatch.setattr(audio.shutil, "which", lambda name: None)
+    monkeypatch.setattr(decode.shutil, "which", lambda name: None)
     with pytest.raises(audio.AudioLoadError, match="ffmpeg"):
         audio.probe(path)
 
@@ -172,13 +173,13 @@ def test_undecodable_files_name_the_decoders_tried(tmp_path):
 def test_mp4_content_without_ffmpeg_names_the_missing_decoder(tmp_path, monkeypatch):
     path = tmp_path / "renamed.wav"
     path.write_bytes(b"\x00\x00\x00\x18ftypM4A \x00\x00\x02\x00isomiso2" + b"\x00" * 500)
-    monkeypatch.setattr(audio.shutil, "which", lambda name: None)
+    monkeypatch.setattr(decode.shutil, "which", lambda name: None)
     with pytest.raises(audio.AudioLoadError, match="MP4/M4A.*needs the ffmpeg decoder"):
         audio.probe(path)
 
 
 def test_folder_scans_pick_up_ffmpeg_extensions(tmp_path):
-    from fakecheck.inference import iter_inputs
+    from fakecheck.analysis.inputs import iter_inputs
 
     for name in ("a.webm", "b.m4a", "c.aac", "d.mp4", "e.mka", "f.weba", "g.m4b", "notes.txt"):
         (tmp_path / name).write_bytes(b"x")
@@ -191,7 +192,8 @@ def test_folder_scans_pick_up_ffmpeg_extensions(tmp_path):
 @pytest.mark.parametrize("name,fmt,codec", [("m4a_named.wav", "ipod", "aac"), ("clip.webm", "webm", "libopus")])
 def test_a_renamed_m4a_and_a_webm_get_verdicts(tmp_path, tiny_checkpoint, name, fmt, codec):
     """Issue 14's target: speech in these containers is decoded by content and judged, not refused."""
-    from fakecheck.inference import SCORED, Detector
+    from fakecheck.analysis.detector import Detector
+    from fakecheck.analysis.verdict import SCORED
 
     wav = tmp_path / "speech.wav"
     sf.write(wav, speechlike(4.0), 16_000)

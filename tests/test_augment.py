@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import speechlike
 
-from fakecheck import augment
+from fakecheck.training import augment
 
 
 def test_levers_are_off_by_default() -> None:

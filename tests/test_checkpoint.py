@@ -6,8 +6,8 @@ import zipfile
 import pytest
 import torch
 
-from fakecheck import checkpoint
-from fakecheck.checkpoint import ModelLoadError
+from fakecheck.model import checkpoint
+from fakecheck.model.checkpoint import ModelLoadError
 
 
 def test_round_trip_keeps_everything(tmp_path, tiny_checkpoint):
@@ -83,7 +83,7 @@ def test_bundled_model_is_verified(tmp_path, monkeypatch, tiny_model_file):
 
 
 def test_calibration_score_at_inverts_p_fake():
-    from fakecheck.calibration import Calibration
+    from fakecheck.model.calibration import Calibration
 
     cal = Calibration(0.49, 0.03)
     for p in (0.05, 0.5, 0.9):
@@ -186,7 +186,7 @@ def test_content_hash_ignores_the_archive_layout(tmp_path, tiny_model_file):
 def test_cli_refuses_a_damaged_model_with_exit_2_and_names_it(tmp_path, tiny_model_file):
     from typer.testing import CliRunner
 
-    from fakecheck.cli import app
+    from fakecheck.cli.app import app
     from tests.conftest import EXAMPLES
 
     flipped = tmp_path / "flipped.pt"
@@ -208,7 +208,7 @@ def test_cli_refuses_a_damaged_model_with_exit_2_and_names_it(tmp_path, tiny_mod
 def test_cli_prints_one_notice_for_an_old_checkpoint_and_info_shows_the_hash(tmp_path, tiny_model_file):
     from typer.testing import CliRunner
 
-    from fakecheck.cli import app
+    from fakecheck.cli.app import app
 
     result = CliRunner().invoke(app, ["info", "--model", str(tiny_model_file)])
     assert result.exit_code == 0, result.output

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from fakecheck import calibration, conditions
-from fakecheck.augment import resample_round_trip
-from fakecheck.inference import Detector
+from fakecheck.analysis.detector import Detector
+from fakecheck.audio import conditions
+from fakecheck.model import calibration
+from fakecheck.training.augment import resample_round_trip
 from tests.conftest import speechlike, tone
 
 SR = 16_000
@@ -20,9 +21,9 @@ SR = 16_000
 def det():
     import torch
 
-    from fakecheck.checkpoint import Checkpoint
-    from fakecheck.features import FeatureConfig
-    from fakecheck.model import ModelConfig, SpoofTransformer
+    from fakecheck.model.checkpoint import Checkpoint
+    from fakecheck.model.features import FeatureConfig
+    from fakecheck.model.transformer import ModelConfig, SpoofTransformer
 
     torch.manual_seed(0)
     fcfg = FeatureConfig()
@@ -146,7 +147,7 @@ def test_confidence_follows_a_custom_threshold():
 def test_every_scan_row_has_confidence_warnings_and_partial_fields(tmp_path, tiny_model_file):
     from typer.testing import CliRunner
 
-    from fakecheck.cli import app
+    from fakecheck.cli.app import app
 
     x = speechlike(6.0)
     sf.write(tmp_path / "clip.wav", x, SR)

@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from fakecheck.datasets import FORMATS, DatasetError, Row, detect_format, load_dataset, parse_label, validate
+from fakecheck.evaluation.labels import parse_label
+from fakecheck.training.datasets.detect import FORMATS, detect_format, load_dataset, validate
+from fakecheck.training.datasets.rows import DatasetError, Row
 
 SR = 16_000
 CORPUS_MANIFEST = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "manifest.csv"

@@ -10,8 +10,8 @@ import soundfile as sf
 from conftest import speechlike, tone
 from typer.testing import CliRunner
 
-from fakecheck.cli import app
-from fakecheck.inference import Detector
+from fakecheck.analysis.detector import Detector
+from fakecheck.cli.app import app
 
 TOL = 1e-5
 PRECISIONS = ("fp32", "bf16", "int8")

@@ -6,9 +6,11 @@ import dataclasses
 import re
 from pathlib import Path
 
-from fakecheck import audio, train, whisper
-from fakecheck.checkpoint import load
-from fakecheck.model import SpoofTransformer
+from fakecheck import audio
+from fakecheck.model import whisper
+from fakecheck.model.checkpoint import load
+from fakecheck.model.transformer import SpoofTransformer
+from fakecheck.training import train
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "how-it-works.md").read_text(encoding="utf-8")
 
@@ -49,7 +51,7 @@ def test_defaults_are_what_the_doc_describes():
     bundled = ck.model.cfg
     # The bundled model is `fakecheck train`'s default fine-tuning configuration without a token head (its
     # splice-trained successor lost: docs/experiments.md); the token head is one Linear(d_model, 1).
-    from fakecheck.cli import DEFAULT_ENCODER_BLOCKS
+    from fakecheck.cli.train import DEFAULT_ENCODER_BLOCKS
 
     fcfg, mcfg = train.configs_for(DEFAULT_ENCODER_BLOCKS)
     assert dataclasses.replace(mcfg, token_head=False) == bundled

@@ -11,8 +11,8 @@ import soundfile as sf
 from conftest import speechlike
 from typer.testing import CliRunner
 
-from fakecheck import metrics
-from fakecheck.cli import app
+from fakecheck.cli.app import app
+from fakecheck.evaluation import metrics
 
 runner = CliRunner()
 
@@ -38,7 +38,7 @@ def test_threshold_means_p_fake_and_intervals_are_reported(data, tiny_model_file
                  "--bootstrap", "200")
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
-    from fakecheck.checkpoint import load
+    from fakecheck.model.checkpoint import load
 
     ck = load(tiny_model_file)
     assert report["threshold"] == ck.threshold  # a P(fake), as in scan
@@ -78,7 +78,7 @@ def trials(tmp_path):
 
 
 def test_score_file_against_key_without_a_model(trials, tmp_path, monkeypatch):
-    from fakecheck import inference
+    from fakecheck.analysis import detector as inference
 
     def no_model(*a, **k):
         raise AssertionError("no model may be loaded when scoring a score file")
@@ -160,9 +160,9 @@ def test_llr_scores_give_act_dcf_and_cllr(trials, tmp_path):
 
 
 def test_cli_bootstrap_default_is_the_documented_one():
-    from fakecheck import cli
+    from fakecheck.cli import evaluate as evaluate_command
 
-    assert cli.BOOTSTRAP_RESAMPLES == metrics.BOOTSTRAP_RESAMPLES == 1000 and metrics.BOOTSTRAP_SEED == 0
+    assert evaluate_command.BOOTSTRAP_RESAMPLES == metrics.BOOTSTRAP_RESAMPLES == 1000 and metrics.BOOTSTRAP_SEED == 0
 
 
 # -- issue 21: unscored trials, --score-all, per-system intervals, free-form systems, sign --------

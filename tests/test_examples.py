@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fakecheck.inference import Detector
+from fakecheck.analysis.detector import Detector
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 # Known misses of the bundled model, as strict xfails that break once a retrained model fixes them.

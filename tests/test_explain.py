@@ -11,9 +11,9 @@ from conftest import speechlike
 from typer.testing import CliRunner
 
 from fakecheck import audio
-from fakecheck.cli import app
-from fakecheck.explain import explain_file, parse_mode, rollout, top_segments
-from fakecheck.inference import Detector
+from fakecheck.analysis.detector import Detector
+from fakecheck.analysis.explain import explain_file, parse_mode, rollout, top_segments
+from fakecheck.cli.app import app
 
 
 @pytest.fixture
@@ -122,8 +122,8 @@ def test_spliced_synthetic_segment_is_localised(tmp_path):
     """Train a small detector on real vs resynthesised speech-like audio, then splice 6 s of
     resynthesis between 8 s stretches of real audio: the P(fake) timeline must peak inside the
     splice, and most of the top-decile attention mass must fall inside it."""
-    from fakecheck import datasets, train
-    from fakecheck.model import ModelConfig
+    from fakecheck.model.transformer import ModelConfig
+    from fakecheck.training import datasets, train
 
     for i in range(12):
         x = speechlike(4.0, seed=i)
@@ -179,7 +179,7 @@ def test_tokens_straddling_grid_cells_are_split_exactly(tmp_path, det):
     assert ex.attention[first] > 0 and ex.attention.sum() == pytest.approx(1.0)
     # cell `first` holds 3/4 of token 0 (divided by its 3/4 coverage); the next cell holds the
     # remaining 1/4 of token 0 plus 3/4 of token 1
-    from fakecheck.explain import window_maps
+    from fakecheck.analysis.explain import window_maps
 
     (win,) = list(audio.iter_windows(iter([x])))
     m = window_maps(det, win.samples[None])["rollout"][0]
@@ -198,7 +198,7 @@ def test_inconclusive_audio_gets_no_maps(tmp_path, det):
 def test_legend_names_what_colour_and_characters_mean(tmp_path, det):
     from rich.console import Console
 
-    from fakecheck import render
+    from fakecheck.evidence import render
 
     path = tmp_path / "clip.wav"
     sf.write(path, speechlike(5.0), 16_000)
@@ -213,7 +213,7 @@ def test_legend_names_what_colour_and_characters_mean(tmp_path, det):
 
 # -- issue 20, item 6: the text view and the PNG say what they show -----------------------------------
 def test_time_axis_is_labelled_to_the_end():
-    from fakecheck import render
+    from fakecheck.evidence import render
 
     axis = render.time_axis(604.0, 60, 12)
     assert axis.endswith("604.0s") and len(axis) == 72 and "0.0s" in axis
@@ -222,7 +222,7 @@ def test_time_axis_is_labelled_to_the_end():
 def test_p_fake_row_has_its_own_glyphs_scale_and_threshold_mark(tmp_path, det):
     from rich.console import Console
 
-    from fakecheck import render
+    from fakecheck.evidence import render
 
     path = tmp_path / "clip.wav"
     sf.write(path, speechlike(5.0), 16_000)
@@ -240,21 +240,21 @@ def test_p_fake_row_has_its_own_glyphs_scale_and_threshold_mark(tmp_path, det):
 
 
 def test_legend_follows_the_model_s_timeline_resolution():
-    from fakecheck.assessment import resolution
+    from fakecheck.analysis.assessment import resolution
 
     assert resolution(True, 0.04, 2.0, 4.0) == "per 40 ms token"
     assert resolution(False, 0.04, 2.0, 4.0, short=True) == "per 2 s window step (no token head)"
 
 
 def test_png_header_carries_verdict_line_warnings_caveat_and_hashes(tmp_path, det):
-    from fakecheck import render
+    from fakecheck.evidence import render
 
     path = tmp_path / "clip.wav"
     sf.write(path, speechlike(5.0) + 0.3 * np.random.default_rng(0).standard_normal(80_000).astype(np.float32),
              16_000)
     ex = explain_file(det, path)
     lines = render.png_header(ex, "a" * 64, "b" * 64)
-    from fakecheck.assessment import assessment
+    from fakecheck.analysis.assessment import assessment
 
     assert lines[1] == assessment(ex.verdict.to_dict(with_windows=False))
     assert [f"warning: {w}" for w in ex.verdict.warnings] == [x for x in lines if x.startswith("warning: ")]

@@ -7,8 +7,8 @@ import pytest
 import torch
 from conftest import speechlike
 
-from fakecheck import whisper
-from fakecheck.features import FeatureConfig, extract
+from fakecheck.model import whisper
+from fakecheck.model.features import FeatureConfig, extract
 
 
 def test_shape_batch_and_determinism():

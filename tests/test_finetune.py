@@ -10,8 +10,9 @@ import pytest
 import torch
 from test_train import TINY, make_folder_dataset, quick_cfg
 
-from fakecheck import checkpoint, datasets, features, precision, train, whisper
-from fakecheck.model import SpoofTransformer
+from fakecheck.model import checkpoint, features, precision, whisper
+from fakecheck.model.transformer import SpoofTransformer
+from fakecheck.training import datasets, train
 
 
 @pytest.mark.parametrize("k", [1, 2, 4])

@@ -13,7 +13,7 @@ from conftest import speechlike
 from typer.testing import CliRunner
 
 from fakecheck import audio
-from fakecheck.cli import app
+from fakecheck.cli.app import app
 
 FFMPEG = shutil.which("ffmpeg")
 needs_ffmpeg = pytest.mark.skipif(FFMPEG is None, reason="ffmpeg is not installed: 3GP and AMR need it")
@@ -151,7 +151,7 @@ def test_a_flac_cut_inside_its_header_says_so(tmp_path, clip):
 
 
 def test_the_verdict_carries_the_truncated_warning(tmp_path, tiny_checkpoint, clip):
-    from fakecheck.inference import Detector
+    from fakecheck.analysis.detector import Detector
 
     path = tmp_path / "half.wav"
     sf.write(path, clip, 16_000, subtype="PCM_16")

@@ -22,8 +22,8 @@ import soundfile as sf
 from conftest import speechlike
 from typer.testing import CliRunner
 
-from fakecheck.cli import app
-from fakecheck.output import CSV_COLUMNS
+from fakecheck.cli.app import app
+from fakecheck.evidence.sinks import CSV_COLUMNS
 
 REQUIRED_KEYS = {"path", "verdict", "p_fake", "score", "threshold", "duration_s", "sample_rate", "channels",
                  "suspicious_start_s", "suspicious_end_s", "model", "error", "windows"}
@@ -268,9 +268,9 @@ def test_evaluate_reports_a_corrupt_file_and_still_scores(tmp_path, tiny_model_f
 
 
 def test_train_skips_a_corrupt_file(tmp_path):
-    from fakecheck import datasets
-    from fakecheck import train as training
-    from fakecheck.model import ModelConfig
+    from fakecheck.model.transformer import ModelConfig
+    from fakecheck.training import datasets
+    from fakecheck.training import train as training
 
     rows = datasets.load_dataset(folder_dataset(tmp_path / "data"))
     assert len(rows) == 7

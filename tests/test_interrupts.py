@@ -14,7 +14,7 @@ import soundfile as sf
 from conftest import speechlike
 from test_train import make_folder_dataset
 
-from fakecheck.checkpoint import load
+from fakecheck.model.checkpoint import load
 
 
 @pytest.mark.slow

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from fakecheck import audio, vad
-from fakecheck.verdict import SCORED
+from fakecheck import audio
+from fakecheck.analysis.verdict import SCORED
+from fakecheck.audio import vad
 from tests.conftest import EXAMPLES, speechlike
 from tests.test_conditions import det, noise_kinds  # noqa: F401  (det is a fixture)
 

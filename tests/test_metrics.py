@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fakecheck import metrics
+from fakecheck.evaluation import metrics
 
 # --------------------------------------------------------------------------- references
 

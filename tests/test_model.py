@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fakecheck.model import ModelConfig, SpoofTransformer
+from fakecheck.model.transformer import ModelConfig, SpoofTransformer
 
 
 def test_default_model_is_compact():

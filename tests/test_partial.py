@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fakecheck import segments, splice
-from fakecheck.audio import SAMPLE_RATE
+from fakecheck.analysis import segments
+from fakecheck.audio.constants import SAMPLE_RATE
+from fakecheck.training import splice
 from tests.conftest import tone
 
 TOKEN = 640
@@ -184,7 +185,7 @@ def test_gaps_of_7_tokens_merge_and_8_do_not():
 def designed(tiny_checkpoint, monkeypatch):
     """A Detector whose windows score -3 (clearly real) and whose tokens score +4 (clearly fake) inside
     8.0-11.0 s of the file and -3 elsewhere: the answer is known exactly."""
-    from fakecheck.inference import Detector
+    from fakecheck.analysis.detector import Detector
 
     det = Detector(tiny_checkpoint, device="cpu", threads=1)
     starts: list[int] = []
@@ -225,10 +226,11 @@ def test_partial_exits_1_like_fake(designed, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from fakecheck import cli
+    from fakecheck.cli import scan as scan_command
     from tests.conftest import speechlike
 
     sf.write(tmp_path / "mixed.wav", speechlike(20.0), SAMPLE_RATE)
-    monkeypatch.setattr(cli, "_load_detector", lambda *a, **k: designed)
+    monkeypatch.setattr(scan_command, "load_detector", lambda *a, **k: designed)
     result = CliRunner().invoke(cli.app, ["scan", str(tmp_path / "mixed.wav")])
     assert result.exit_code == 1, result.output
     assert result.stdout.startswith("PARTIAL\t")

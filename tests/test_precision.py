@@ -10,9 +10,9 @@ import soundfile as sf
 from conftest import speechlike
 from typer.testing import CliRunner
 
-from fakecheck import precision
-from fakecheck.cli import Precision, app
-from fakecheck.inference import Detector
+from fakecheck.analysis.detector import Detector
+from fakecheck.cli.app import Precision, app
+from fakecheck.model import precision
 
 PATHS = ("fp32", "bf16", "int8")
 AMX = frozenset({"fpu", "avx512f", "amx_bf16", "amx_int8", "avx512_vnni"})
@@ -23,15 +23,15 @@ def tiny(encoder_blocks: int):
     """A small random model on the real front end: frozen (0) or fine-tuning Whisper's top blocks (2)."""
     import torch
 
-    from fakecheck.checkpoint import Checkpoint
-    from fakecheck.model import SpoofTransformer
-    from fakecheck.train import configs_for
+    from fakecheck.model.checkpoint import Checkpoint
+    from fakecheck.model.transformer import SpoofTransformer
+    from fakecheck.training.train import configs_for
 
     torch.manual_seed(0)
     fcfg, mcfg = configs_for(encoder_blocks, d_model=32, n_heads=2, n_layers=2, d_ff=64)
     model = SpoofTransformer(mcfg)
     if encoder_blocks:
-        from fakecheck.whisper import load_encoder
+        from fakecheck.model.whisper import load_encoder
 
         model.load_whisper_top(load_encoder())
     return Checkpoint(model, fcfg)

@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from fakecheck import audio
-from fakecheck.audio import SAMPLE_RATE, AudioLoadError
-from fakecheck.features import FeatureConfig, extract
+from fakecheck.audio.constants import SAMPLE_RATE
+from fakecheck.audio.decode import AudioLoadError
+from fakecheck.model.features import FeatureConfig, extract
 
 FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                        HealthCheck.too_slow])
@@ -123,9 +124,9 @@ def test_features_are_finite_with_the_documented_shape(x):
 
 @pytest.fixture(scope="module")
 def tiny_detector():
-    from fakecheck.checkpoint import Checkpoint
-    from fakecheck.inference import Detector
-    from fakecheck.model import ModelConfig, SpoofTransformer
+    from fakecheck.analysis.detector import Detector
+    from fakecheck.model.checkpoint import Checkpoint
+    from fakecheck.model.transformer import ModelConfig, SpoofTransformer
 
     torch.manual_seed(0)
     fcfg = FeatureConfig()

@@ -11,7 +11,8 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from fakecheck import cli, report_html
+from fakecheck import cli
+from fakecheck.evidence import report_html
 from tests import browser
 from tests.conftest import speechlike
 
@@ -24,9 +25,9 @@ def made(tmp_path_factory):
     """One report of a hostile-named file, written through the CLI with a tiny model."""
     import torch
 
-    from fakecheck.checkpoint import Checkpoint, save
-    from fakecheck.features import FeatureConfig
-    from fakecheck.model import ModelConfig, SpoofTransformer
+    from fakecheck.model.checkpoint import Checkpoint, save
+    from fakecheck.model.features import FeatureConfig
+    from fakecheck.model.transformer import ModelConfig, SpoofTransformer
 
     tmp = tmp_path_factory.mktemp("report")
     torch.manual_seed(0)
@@ -128,7 +129,8 @@ def test_report_renders_in_chromium(made, width, mobile):
 
 
 def test_player_embeds_the_original_when_small_and_playable_else_an_opus_copy(tmp_path, monkeypatch):
-    from fakecheck import audio, report
+    from fakecheck import audio
+    from fakecheck.evidence import report
 
     x = speechlike(3.0)
     wav, aiff = tmp_path / "a.wav", tmp_path / "a.aiff"

@@ -11,8 +11,8 @@ import soundfile as sf
 from conftest import speechlike
 from typer.testing import CliRunner
 
-from fakecheck.cli import app
-from fakecheck.scale import as_uri
+from fakecheck.analysis.scale import as_uri
+from fakecheck.cli.app import app
 
 
 def test_uris_survive_pathlib():
@@ -26,7 +26,7 @@ def test_uris_survive_pathlib():
 @pytest.fixture(scope="module")
 def cluster():
     ray = pytest.importorskip("ray")
-    from fakecheck import scale
+    from fakecheck.analysis import scale
 
     scale.connect(num_cpus=2)
     yield ray
@@ -65,8 +65,8 @@ def test_scan_ray_writes_the_rows_of_a_plain_scan(cluster, folder, tiny_model_fi
 
 @pytest.mark.slow
 def test_map_verdicts_scores_bytes_and_missing_files(cluster, folder, tiny_model_file, tiny_checkpoint):
-    from fakecheck import scale
-    from fakecheck.inference import Detector
+    from fakecheck.analysis import scale
+    from fakecheck.analysis.detector import Detector
 
     ds = cluster.data.read_binary_files(str(folder), include_paths=True)  # columns: bytes, path
     rows = {r["path"]: json.loads(r["jsonl"]) for r in

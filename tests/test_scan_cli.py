@@ -19,8 +19,8 @@ import soundfile as sf
 from conftest import speechlike
 from typer.testing import CliRunner
 
-from fakecheck.cli import app
-from fakecheck.output import CSV_COLUMNS
+from fakecheck.cli.app import app
+from fakecheck.evidence.sinks import CSV_COLUMNS
 
 runner = CliRunner()
 
@@ -404,7 +404,7 @@ def test_quiet_still_prints_error_rows_on_stderr(clips, tiny_model_file, tmp_pat
 
 
 def test_json_summary_counts_every_verdict_even_zero(clips, tiny_model_file, tmp_path):
-    from fakecheck.inference import VERDICTS
+    from fakecheck.analysis.verdict import VERDICTS
 
     js = tmp_path / "s.json"
     result = run("scan", clips, "--model", tiny_model_file, "--threshold", "0.999999", "--json", js)

@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fakecheck import audio, datasets
-from fakecheck.inference import Detector
-from fakecheck.shortcuts import PROBES
+from fakecheck import audio
+from fakecheck.analysis.detector import Detector
+from fakecheck.training import datasets
+from fakecheck.training.shortcuts import PROBES
 
 N_PER_CLASS = 8
 

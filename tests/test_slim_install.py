@@ -39,7 +39,7 @@ def test_runtime_dependencies_leave_dev_tools_to_the_dev_extra():
 
 
 def test_fft_convolve_is_the_full_linear_convolution():
-    from fakecheck.augment import fft_convolve
+    from fakecheck.training.augment import fft_convolve
 
     rng = np.random.default_rng(0)
     for n, m in ((1, 1), (5, 3), (100, 37), (64, 64), (1000, 1)):

@@ -16,9 +16,9 @@ import soundfile as sf
 import torch
 from conftest import crude_vocoder, speechlike
 
-from fakecheck import datasets, train
-from fakecheck.checkpoint import load
-from fakecheck.model import ModelConfig
+from fakecheck.model.checkpoint import load
+from fakecheck.model.transformer import ModelConfig
+from fakecheck.training import datasets, train
 
 TINY = ModelConfig(d_model=32, n_heads=2, n_layers=1, d_ff=64)
 
@@ -89,7 +89,7 @@ def test_group_split_holds_out_sources_and_systems():
 def test_cli_reports_a_broken_dataset_before_training(tmp_path):
     from typer.testing import CliRunner
 
-    from fakecheck.cli import app
+    from fakecheck.cli.app import app
 
     (tmp_path / "real").mkdir()
     sf.write(tmp_path / "real" / "a.wav", speechlike(1.0), 16_000)
@@ -117,7 +117,7 @@ def test_manifest_split_column_is_the_split(tmp_path):
     """A manifest with a split column (data/training-manifest.csv) trains and validates on exactly its rows."""
     from typer.testing import CliRunner
 
-    from fakecheck.cli import app
+    from fakecheck.cli.app import app
 
     root = make_folder_dataset(tmp_path / "data")
     files = sorted(root.rglob("*.wav"))
@@ -151,7 +151,7 @@ def test_other_split_values_load_and_leave_the_split_to_train(tmp_path):
 def quick_cli(*args: str | Path):
     from typer.testing import CliRunner
 
-    from fakecheck.cli import app
+    from fakecheck.cli.app import app
 
     return CliRunner().invoke(app, ["train", *map(str, args), "--epochs", "1", "--clips-per-epoch", "4",
                                     "--batch-size", "4", "--workers", "0", "--no-augment"])
@@ -272,7 +272,7 @@ def test_a_small_validation_set_is_warned_about(tmp_path):
 def test_info_follows_the_provenance_and_prints_no_absolute_paths(tmp_path):
     from typer.testing import CliRunner
 
-    from fakecheck.cli import app
+    from fakecheck.cli.app import app
 
     data = make_flat_dataset(tmp_path / "flat")
     val = make_flat_dataset(tmp_path / "heldout", n=2)
@@ -292,7 +292,7 @@ def test_info_follows_the_provenance_and_prints_no_absolute_paths(tmp_path):
 
 
 def test_splice_windows_carry_token_labels_that_follow_the_piece():
-    from fakecheck.train import CropDataset
+    from fakecheck.training.train import CropDataset
     from tests.conftest import tone
 
     real, fake = tone(5.0, freq=200.0), tone(5.0, freq=900.0)
@@ -309,7 +309,7 @@ def test_splice_windows_carry_token_labels_that_follow_the_piece():
 
 
 def test_without_splices_every_token_has_the_clip_label():
-    from fakecheck.train import CropDataset
+    from fakecheck.training.train import CropDataset
     from tests.conftest import tone
 
     ds = CropDataset([tone(5.0), tone(5.0)], np.array([0, 1]), None, splice_prob=0.0)

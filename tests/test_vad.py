@@ -26,8 +26,8 @@ import pytest
 import soundfile as sf
 import torch
 
-from fakecheck import vad
-from fakecheck.features import FeatureConfig
+from fakecheck.audio import vad
+from fakecheck.model.features import FeatureConfig
 
 DATA = Path(__file__).parent / "data" / "silero_vad_reference.npz"
 REPO = Path(__file__).resolve().parent.parent
@@ -188,9 +188,9 @@ def test_missing_package_fails_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_loading_leaves_torch_threads_and_help_path_alone() -> None:
     """Importing silero_vad runs torch.set_num_threads(1); loading our port must not import it.
-    And the CLI module (the --help path) must not import fakecheck.vad."""
-    code = ("import sys, fakecheck.cli; assert 'fakecheck.vad' not in sys.modules, 'cli imported vad'; "
-            "import torch; torch.set_num_threads(2); from fakecheck import vad; vad.load_vad(); "
+    And the CLI module (the --help path) must not import fakecheck.audio.vad."""
+    code = ("import sys, fakecheck.cli; assert 'fakecheck.audio.vad' not in sys.modules, 'cli imported vad'; "
+            "import torch; torch.set_num_threads(2); from fakecheck.audio import vad; vad.load_vad(); "
             "assert 'silero_vad' not in sys.modules, 'silero_vad imported'; "
             "assert torch.get_num_threads() == 2, torch.get_num_threads()")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from fakecheck import whisper as W
+from fakecheck.model import whisper as W
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "tests" / "data" / "whisper_ct2_reference.npz"

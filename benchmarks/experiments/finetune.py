@@ -19,9 +19,9 @@ from pathlib import Path
 
 import torch
 
-from fakecheck import datasets
-from fakecheck import train as training
-from fakecheck.augment import AugmentConfig
+from fakecheck.training import datasets
+from fakecheck.training import train as training
+from fakecheck.training.augment import AugmentConfig
 
 
 def main() -> None:
