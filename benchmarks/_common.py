@@ -11,6 +11,7 @@ that can be quoted or parsed (json.loads(line[7:])).
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -100,6 +101,24 @@ def machine_info() -> dict[str, object]:
 
 def tempdir(prefix: str) -> tempfile.TemporaryDirectory[str]:
     return tempfile.TemporaryDirectory(prefix=f"fakecheck-bench-{prefix}-")
+
+
+# -- arguments --------------------------------------------------------------------------------
+def bench_parser(doc: str | None, repeats: int = 3, quick_repeats: int = 1) -> argparse.ArgumentParser:
+    """The arguments every timing benchmark takes: --quick, -n/--repeats and --warmup (its own go on top).
+    `timed_repeats(args)` then gives the repeats: -n if given, else `quick_repeats` under --quick, else `repeats`."""
+    ap = argparse.ArgumentParser(description=(doc or "").split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="less audio and fewer repeats (development only)")
+    ap.add_argument("-n", "--repeats", type=int, default=None,
+                    help=f"timed repeats per case (default {repeats}, {quick_repeats} with --quick)")
+    ap.add_argument("--warmup", type=int, default=1, help="untimed rounds before the timed ones (default 1)")
+    ap.set_defaults(default_repeats=(repeats, quick_repeats))
+    return ap
+
+
+def timed_repeats(args: argparse.Namespace) -> int:
+    full, quick = args.default_repeats
+    return int(args.repeats or (quick if args.quick else full))
 
 
 # -- timing -----------------------------------------------------------------------------------

@@ -43,13 +43,13 @@ import fakecheck.cli; t["import fakecheck.cli"] = time.perf_counter()
 import rich.progress, rich.console; t["import rich (progress, console)"] = time.perf_counter()
 import numpy; t["import numpy"] = time.perf_counter()
 import torch; t["import torch"] = time.perf_counter()
-import fakecheck.inference; t["import fakecheck.inference (rest)"] = time.perf_counter()
+import fakecheck.analysis.detector; t["import fakecheck.analysis.detector (rest)"] = time.perf_counter()
 import soundfile, soxr; t["import soundfile, soxr"] = time.perf_counter()
-from fakecheck import checkpoint
+from fakecheck.model import checkpoint
 p = checkpoint.bundled_model_path(); checkpoint.sha256_file(p); t["model sha256"] = time.perf_counter()
 data = checkpoint.read_data(p); t["model torch.load"] = time.perf_counter()
 ck = checkpoint.from_dict(data, p); t["model build + load_state_dict"] = time.perf_counter()
-det = fakecheck.inference.Detector(ck); t["Detector()"] = time.perf_counter()
+det = fakecheck.analysis.detector.Detector(ck); t["Detector()"] = time.perf_counter()
 v = det.analyse_file(sys.argv[1]); t["analyse_file (5 s clip)"] = time.perf_counter()
 keys = list(t); print(json.dumps({k: t[k] - t[p] for p, k in zip(keys, keys[1:])}))
 """

@@ -20,7 +20,6 @@ the Ray workers, which are not its children, so compare the ray case by wall tim
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -28,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     PY,
+    bench_parser,
     cpu_of,
     fakecheck_cmd,
     interleaved,
@@ -39,6 +39,7 @@ from _common import (  # noqa: E402
     spread,
     table,
     tempdir,
+    timed_repeats,
     write_clip,  # noqa: E402
 )
 from throughput import folder_spec  # noqa: E402
@@ -49,7 +50,7 @@ import numpy as np, torch
 sys.path.insert(0, sys.argv[1])
 from models.AASIST import Model
 from fakecheck import audio
-from fakecheck.inference import iter_inputs
+from fakecheck.analysis.inputs import iter_inputs
 torch.set_num_threads(2)
 conf = json.load(open(os.path.join(sys.argv[1], "config", "AASIST-L.conf")))["model_config"]
 model = Model(conf)
@@ -73,16 +74,13 @@ with torch.inference_mode():
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("-n", "--repeats", type=int, default=None)
+    ap = bench_parser(__doc__)
     ap.add_argument("--aasist", type=Path, default=None, help="a clone of clovaai/aasist (skipped when absent)")
     ap.add_argument("--no-ray", action="store_true")
     ap.add_argument("--max-files", type=int, default=None, help="only the first N clips of the folder (a busy machine)")
-    ap.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
     ap.add_argument("--precisions", default="fp32,bf16,int8,auto")
     args = ap.parse_args()
-    n = args.repeats or (1 if args.quick else 3)
+    n = timed_repeats(args)
     info = machine_info()
     with tempdir("compare") as td:
         folder = Path(td) / "clips"

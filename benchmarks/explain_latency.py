@@ -10,7 +10,6 @@ explain_file, JSON building + dumping, and the terminal view.  Goal: a few secon
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     PY,
+    bench_parser,
     fakecheck_cmd,
     interleaved,
     machine_info,
@@ -29,13 +29,15 @@ from _common import (  # noqa: E402
     spread,
     table,
     tempdir,
+    timed_repeats,
     write_clip,
 )
 
 BREAKDOWN = r"""
 import json, sys, time
-from fakecheck.inference import Detector
-from fakecheck import explain as ex, render
+from fakecheck import Detector
+from fakecheck.analysis import explain as ex
+from fakecheck.evidence import render
 det = Detector.load()
 out = {}
 def timed(key, fn):
@@ -59,11 +61,8 @@ def _label(seconds: float) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("-n", "--repeats", type=int, default=None)
-    args = ap.parse_args()
-    n = args.repeats or (1 if args.quick else 3)
+    args = bench_parser(__doc__).parse_args()
+    n = timed_repeats(args)
     long_s, short_s = (120.0, 20.0) if args.quick else (600.0, 60.0)
     info = machine_info()
     fc = fakecheck_cmd()
@@ -83,8 +82,8 @@ def main() -> None:
             f"baseline: scan {sk} --quiet": lambda: run_timed([*fc, "scan", str(one), "--quiet"], ok_codes=ok),
             'baseline: python -c "import torch"': lambda: run_timed([PY, "-c", "import torch"], ok_codes=(0,)),
         }
-        note(f"timing {len(cases)} commands x {n} (+1 warm-up) ...")
-        times = interleaved(cases, n, warmup=1)
+        note(f"timing {len(cases)} commands x {n} (+{args.warmup} warm-up) ...")
+        times = interleaved(cases, n, warmup=args.warmup)
         steps: dict[str, list[float]] = {}
         for _ in range(n):
             out = subprocess.run([PY, "-c", BREAKDOWN, str(ten), str(one)], capture_output=True, text=True,

@@ -10,8 +10,8 @@ turns clip batch by clip batch so that each sees the same machine load.  Per pat
 * mean and max |dP(fake)| over clips scored in both paths, and verdict flips (any change of
   REAL / FAKE / PARTIAL / INCONCLUSIVE);
 * EER, and its shift from fp32's in points;
-* whether the path passes the accuracy rule (fakecheck.precision: EER within 0.3 points, flips
-  <= 1%), and whether fakecheck.precision.AUTO_CANDIDATES agrees (exit 1 when auto may choose a
+* whether the path passes the accuracy rule (fakecheck.model.precision: EER within 0.3 points, flips
+  <= 1%), and whether fakecheck.model.precision.AUTO_CANDIDATES agrees (exit 1 when auto may choose a
   path that fails it);
 * seconds of model time and the speed ratio to fp32 (measured in this run, same clips).
 
@@ -117,7 +117,7 @@ def main() -> int:
     if args.json:
         args.json.write_text(json.dumps({"paths": figures, "machine": info}, indent=2) + "\n")
     if not ok_auto:
-        print("AUTO_CANDIDATES holds a path that fails the accuracy rule: fix fakecheck/precision.py")
+        print("AUTO_CANDIDATES holds a path that fails the accuracy rule: fix fakecheck/model/precision.py")
     return 0 if ok_auto else 1
 
 

@@ -7,7 +7,7 @@
 Reported in the brief: "one training step was seen to take 5x longer with 2 threads than
 with 1 when other work ran beside it".  Measured here, per setting, in a fresh process:
   train step: Whisper features + SpoofTransformer forward + BCE + backward + grad clip + AdamW,
-              on a batch of 32 speech-like 4 s windows (as fakecheck.train does);
+              on a batch of 32 speech-like 4 s windows (as fakecheck.training.train does);
   inference:  Whisper features + forward under inference_mode on 32 windows (as Detector.score_windows).
 Competitors are `python -c "while True: pass"` processes started beside the measuring
 process (one busy core each).  Rows marked OMP_WAIT_POLICY=PASSIVE test whether the

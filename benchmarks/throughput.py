@@ -33,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     PY,
+    bench_parser,
     cpu_of,
     fakecheck_cmd,
     interleaved,
@@ -44,6 +45,7 @@ from _common import (  # noqa: E402
     spread,
     table,
     tempdir,
+    timed_repeats,
     write_clip,
 )
 
@@ -97,7 +99,7 @@ print(n)
 
 
 # -- in-process worker (runs in its own process so torch stays out of the driver) -------------
-def worker(folder: str, n: int) -> None:
+def worker(folder: str, n: int, warmup: int) -> None:
     import numpy as np
     import torch
 
@@ -185,7 +187,7 @@ def worker(folder: str, n: int) -> None:
     for t in THREADS:
         cases[f"model t{t}"] = lambda t=t: model(t)
         cases[f"features t{t}"] = lambda t=t: features(t)
-    times = interleaved(cases, n, warmup=1)
+    times = interleaved(cases, n, warmup=warmup)
     print(json.dumps({"times": times, "n_windows": n_windows, "batch": DEFAULT_BATCH_SIZE}))
 
 
@@ -241,12 +243,12 @@ def _collapsed_top(raw: Path, k: int = 15) -> dict[str, object]:
 
 
 CATEGORIES = (  # first match, searched from the leaf towards the root of each sampled stack
-    ("model: features + transformer (score_windows)", ("score_windows (fakecheck/inference.py",)),
-    ("decode: soundfile + mixdown + soxr (audio.stream)", ("stream (fakecheck/audio.py",)),
-    ("windows: iter_windows (concat, copy, has_speech)", ("iter_windows (fakecheck/audio.py",)),
-    ("probe (sf.info)", ("probe (fakecheck/audio.py",)),
+    ("model: features + transformer (score_windows)", ("score_windows (fakecheck/analysis/detector.py",)),
+    ("decode: soundfile + mixdown + soxr (audio.stream)", ("stream (fakecheck/audio/decode.py",)),
+    ("windows: iter_windows (concat, copy, has_speech)", ("iter_windows (fakecheck/audio/windows.py",)),
+    ("probe (sf.info)", ("probe (fakecheck/audio/decode.py",)),
     ("batch assembly / verdicts", ("_score_batch (", "_verdict (")),
-    ("model load (checkpoint)", ("load (fakecheck/checkpoint.py", "Detector.load (")),
+    ("model load (checkpoint)", ("load (fakecheck/model/checkpoint.py", "Detector.load (")),
     ("imports", ("_find_and_load (", "_call_with_frames_removed (")),
     ("queue / thread waits", ("Condition.wait (", "Queue.get (", "Queue.put (")),
 )
@@ -271,16 +273,14 @@ def _short_frame(f: str) -> str:
 
 # -- driver -----------------------------------------------------------------------------------
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="~4 min of audio and one repeat (development only)")
-    ap.add_argument("-n", "--repeats", type=int, default=None, help="timed repeats per case (default 3, quick 1)")
+    ap = bench_parser(__doc__)
     ap.add_argument("--profile", action="store_true", help="also profile one default scan")
     ap.add_argument("--no-inprocess", action="store_true", help="skip the in-process measurements")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    n = args.repeats or (1 if args.quick else 3)
+    n = timed_repeats(args)
     if args.worker:
-        worker(args.worker, n)
+        worker(args.worker, n, args.warmup)
         return
     info = machine_info()
     with tempdir("throughput") as td:
@@ -314,12 +314,13 @@ def main() -> None:
             [*fakecheck_cmd(), "scan", str(folder), "--quiet", "--jobs", "2"],
             env={"FAKECHECK_THREADS": "2", "OMP_WAIT_POLICY": "PASSIVE"})
         note(f"timing {len(cases)} subprocess cases x {n} (+1 warm-up) ...")
-        sub = interleaved(cases, n, warmup=1)
+        sub = interleaved(cases, n, warmup=args.warmup)
 
         inproc = None
         if not args.no_inprocess:
             note("timing in-process stages ...")
-            p = subprocess.run([PY, __file__, "--worker", str(folder), "-n", str(n)], capture_output=True, text=True)
+            p = subprocess.run([PY, __file__, "--worker", str(folder), "-n", str(n), "--warmup", str(args.warmup)],
+                               capture_output=True, text=True)
             if p.returncode:
                 raise SystemExit(f"in-process worker failed: {p.stderr[-2000:]}")
             inproc = json.loads(p.stdout.strip().splitlines()[-1])

@@ -4,7 +4,7 @@
     python benchmarks/vad_cost.py --quick  # median of 3
 
 In-process, after loading both models: a batch of 8 random 4 s windows (64 000 samples each) through
-`fakecheck.vad.speech_probs` (silero-vad in plain torch) and through `fakecheck.features.extract`
+`fakecheck.audio.vad.speech_probs` (silero-vad in plain torch) and through `fakecheck.model.features.extract`
 (the Whisper tiny.en encoder, which every scored window already pays for).  The ratio is VAD time /
 features time, for 1 and 2 torch threads.  A `what-if:` row times the 8 windows one call each,
 the cost of not batching.

@@ -58,7 +58,7 @@ def read_ct2(path: Path) -> dict[str, np.ndarray]:
 
 
 def encoder_tensors(ct2: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The encoder's variables under fakecheck.whisper's names (see WhisperEncoder)."""
+    """The encoder's variables under fakecheck.model.whisper's names (see WhisperEncoder)."""
     keep = {k[len("encoder/"):].replace("/", "."): v for k, v in ct2.items()
             if k.startswith("encoder/") and k != "encoder/num_heads"}
     return {k: np.ascontiguousarray(v.astype(np.float16)) for k, v in keep.items()}

@@ -5,7 +5,7 @@
 Runs silero's TorchScript model (silero_vad.load_silero_vad(), i.e. torch.jit.load of the wheel's
 silero_vad.jit) the way its get_speech_timestamps does: reset_states() before each input, then
 512-sample chunks in order, the last one zero-padded.  This script is the only place fakecheck
-runs silero's TorchScript file; the product uses fakecheck/vad.py, which loads the safetensors
+runs silero's TorchScript file; the product uses fakecheck/audio/vad.py, which loads the safetensors
 weights into a plain-torch network.
 
 Inputs: the committed example clips (16 kHz already; anything else is resampled with soxr), a

@@ -49,7 +49,7 @@ SAMPLES = [
 ]
 
 # Run-to-run and machine-to-machine variation: masked on both sides before comparing.  Training picks
-# bfloat16 on CPUs that have it natively (fakecheck/precision.py), so the train sample's precision, losses
+# bfloat16 on CPUs that have it natively (fakecheck/model/precision.py), so the train sample's precision, losses
 # and EERs depend on the CPU; nothing else is masked.
 _VOLATILE = [
     (re.compile(r"\b\d+(\.\d+)? s wall, (\d+) s audio, \d+x real time"), r"<T> s wall, \2 s audio, <N>x real time"),

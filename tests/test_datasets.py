@@ -1,4 +1,4 @@
-"""Tests of fakecheck.datasets: one tiny fixture per layout, built in tmp_path at test time.
+"""Tests of fakecheck.training.datasets: one tiny fixture per layout, built in tmp_path at test time.
 
 Audio is 0.1 s of sine written with soundfile; no corpus audio is copied.
 Convention under test: label 1 = spoof, 0 = bona fide.

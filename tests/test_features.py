@@ -1,4 +1,4 @@
-"""The one feature extractor (fakecheck.features): Whisper encoder stages per 40 ms frame."""
+"""The one feature extractor (fakecheck.model.features): Whisper encoder stages per 40 ms frame."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of fakecheck.metrics: hand-computed cases, brute-force cross-checks, file outputs.
+"""Tests of fakecheck.evaluation.metrics: hand-computed cases, brute-force cross-checks, file outputs.
 
 Convention under test: label 1 = spoof, score higher = more likely spoof.
 """

@@ -28,7 +28,10 @@ pytestmark = pytest.mark.slow
 
 REQUIRED = [
     "fakecheck/__init__.py",
-    "fakecheck/cli.py",
+    "fakecheck/cli/__init__.py",
+    "fakecheck/cli/scan.py",
+    "fakecheck/model/checkpoint.py",
+    "fakecheck/training/datasets/__init__.py",
     "fakecheck/py.typed",
     "fakecheck/models/fakecheck-default.pt",
     "fakecheck/models/MODEL_CARD.md",
@@ -121,7 +124,7 @@ def test_installed_wheel_runs_outside_checkout(wheel, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP")}
     env.update({"FAKECHECK_THREADS": "1", "NO_COLOR": "1", "COLUMNS": "120", "PYTHONNOUSERSITE": "1"})
 
-    where = _run([py, "-c", "import fakecheck, fakecheck.checkpoint as c; "
+    where = _run([py, "-c", "import fakecheck, fakecheck.model.checkpoint as c; "
                             "print(fakecheck.__file__); print(c.bundled_model_path())"], cwd=work, env=env)
     assert where.returncode == 0, where.stderr
     site = (venv / "lib").resolve()

@@ -1,4 +1,4 @@
-"""Detector v3 experiments: fine-tune Whisper's top blocks with `fakecheck.train` on the committed split.
+"""Detector v3 experiments: fine-tune Whisper's top blocks with `fakecheck.training.train` on the committed split.
 
     python benchmarks/experiments/finetune.py DATA OUT.pt [--encoder-blocks K] [--encoder-lr LR] [--lr LR]
         [--epochs N] [--clips-per-epoch N] [--patience N] [--matched-share S] [--threads T] [--token-head]

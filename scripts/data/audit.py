@@ -129,7 +129,7 @@ def main() -> None:
                            for c in clips if c.label == lab]) for lab in ("bonafide", "spoof")}
     print(f"Clips with over 50 ms of exact digital zeros at an end: bona fide {exact['bonafide']:.1%}, "
           f"spoof {exact['spoof']:.1%}.\n")
-    # Sampling shares: fakecheck.train.sampling_weights gives each class half of the draws and a
+    # Sampling shares: fakecheck.training.train.sampling_weights gives each class half of the draws and a
     # system (spoof) or corpus (bona fide) with n clips a weight of sqrt(n).
     train = [c for c in clips if c.split == "train"]
     for lab, key in (("bonafide", lambda c: c.system), ("spoof", lambda c: c.system)):
