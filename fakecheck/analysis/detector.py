@@ -19,6 +19,7 @@ not REAL (the rule, and the Verdict type, are in fakecheck.verdict).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import queue
 import threading
@@ -115,6 +116,21 @@ class _FileState:
     done_decoding: bool = False
     error: str = ""
     notes: set[str] = field(default_factory=set)  # decoder warnings (audio.TRUNCATED)
+    decoded_samples: int = 0  # at SAMPLE_RATE: the length that counts, whatever a header claims
+
+
+def _counted(blocks: Iterator[np.ndarray], state: _FileState) -> Iterator[np.ndarray]:
+    """The decoder's blocks, unchanged, adding up how much audio really decoded."""
+    for block in blocks:
+        state.decoded_samples += len(block)
+        yield block
+
+
+def _decoded_info(st: _FileState) -> audio.AudioInfo:
+    """The file's info with the duration of what decoded: a header can claim 10^16 samples (issue 25), and every
+    length, buffer and bitrate downstream is sized from this one."""
+    assert st.info is not None
+    return dataclasses.replace(st.info, duration_s=st.decoded_samples / SAMPLE_RATE)
 
 
 class Detector:
@@ -286,13 +302,13 @@ class Detector:
                     if states[i].info is None:
                         states[i].info = audio.probe(name)
                     blocks = opener() if info is not None else audio.stream(name, states[i].info, states[i].notes)
-                    for w in audio.iter_windows(blocks):
+                    for w in audio.iter_windows(_counted(blocks, states[i])):
                         if stop.is_set():
                             return
                         q.put((i, w))
                 except AudioLoadError as exc:
                     states[i].error = str(exc)
-                except Exception as exc:  # a decoder bug must cost one row, not the run
+                except Exception as exc:  # a decoder bug (or MemoryError, RecursionError) costs one row, not the run
                     states[i].error = "unexpected decoding error: " + _short(exc)
                 finally:
                     if not stop.is_set():
@@ -313,13 +329,13 @@ class Detector:
                     pending.setdefault(i, []).append((i, w))
                     states[i].pending += 1
                     if len(pending[i]) >= batch_size:
-                        self._score_batch(pending.pop(i), states)
+                        self._score_batch_safely(pending.pop(i), states)
                 else:
                     states[i].done_decoding = True
                     if pending.get(i):
-                        self._score_batch(pending.pop(i), states)
+                        self._score_batch_safely(pending.pop(i), states)
                 while emitted < len(sources) and states[emitted].done_decoding and states[emitted].pending == 0:
-                    yield self._verdict(states[emitted])
+                    yield self._verdict_safely(states[emitted])
                     states[emitted] = _FileState(states[emitted].path)  # release window arrays
                     emitted += 1
                     finished += 1
@@ -334,6 +350,23 @@ class Detector:
                     pass
                 for t in threads:
                     t.join(timeout=0.01)
+
+    def _score_batch_safely(self, batch: list[tuple[int, Window]], states: list[_FileState]) -> None:
+        """`_score_batch`, where a failure (a MemoryError on absurd input, a bug) makes an ERROR row of the file
+        whose windows these are, and the scan goes on.  A batch holds one file's windows only."""
+        i = batch[0][0]
+        pending = states[i].pending
+        try:
+            self._score_batch(batch, states)
+        except Exception as exc:
+            states[i].error = states[i].error or f"scoring failed: {_short(exc)}"
+            states[i].pending = pending - len(batch)
+
+    def _verdict_safely(self, st: _FileState) -> Verdict:
+        try:
+            return self._verdict(st)
+        except Exception as exc:  # e.g. MemoryError: one row, never the end of the run
+            return self._error(st.path, f"analysis failed: {_short(exc)}", st.info)
 
     def _score_batch(self, batch: list[tuple[int, Window]], states: list[_FileState]) -> None:
         samples = np.stack([w.samples for _, w in batch])
@@ -356,10 +389,9 @@ class Detector:
                        info.channels if info else None, None, None, self.model_name, reason)
 
     def _verdict(self, st: _FileState) -> Verdict:
-        if st.error:
-            return self._error(st.path, st.error, st.info)
-        info = st.info
-        assert info is not None
+        if st.error:  # its duration is what decoded before the failure (none: no duration)
+            return self._error(st.path, st.error, _decoded_info(st) if st.info and st.decoded_samples else None)
+        info = _decoded_info(st)
         wins = sorted(st.windows, key=lambda ws: ws[0].start)
         if not all(np.isfinite(s) for _, s in wins):
             # Finite samples can still overflow float32 power in the features (|x| > ~1e18):

@@ -14,6 +14,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,10 @@ TRUNCATED_TOLERANCE_SHARE = 0.01
 _SALVAGE_FRAMES = 1024  # after a decoder error, read again in pieces this small to keep what decodes
 
 _BLOCK_SECONDS = 10.0  # decode granularity when streaming
+# ffmpeg decodes AAC and Opus at hundreds of times real time, so a file it has not finished in this long is a
+# decoder stuck on hostile input: 30 s plus 10 s per MB (a 1 MB AAC file at 64 kbit/s is 2 minutes of audio).
+FFMPEG_TIMEOUT_BASE_S = 30.0
+FFMPEG_TIMEOUT_S_PER_MB = 10.0
 
 
 class AudioLoadError(Exception):
@@ -362,8 +367,11 @@ def _probe_ffmpeg(path: Path, kind: str) -> AudioInfo:
     probe_exe = shutil.which("ffprobe") or exe.replace("ffmpeg", "ffprobe")
     cmd = [probe_exe, "-v", "error", "-f", demuxer, "-select_streams", "a:0", "-show_entries",
            "stream=sample_rate,channels:format=duration", "-of", "default=nw=1", str(path)]
+    limit = ffmpeg_time_limit(path)
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, errors="replace")
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, errors="replace")
+    except subprocess.TimeoutExpired:
+        raise AudioLoadError(f"decoder timed out (ffprobe ran over {limit:.0f} s)") from None
     except (OSError, subprocess.SubprocessError) as exc:
         raise AudioLoadError(f"not decodable audio (ffmpeg: {_short(exc)})") from None
     if proc.returncode != 0:
@@ -381,6 +389,15 @@ def _probe_ffmpeg(path: Path, kind: str) -> AudioInfo:
     return AudioInfo(path, rate, channels, duration, "ffmpeg", demuxer)
 
 
+def ffmpeg_time_limit(path: Path) -> float:
+    """Seconds ffmpeg may take to decode `path` before it is killed: proportional to the file's size."""
+    try:
+        size_mb = os.path.getsize(path) / 1e6
+    except OSError:
+        size_mb = 0.0
+    return FFMPEG_TIMEOUT_BASE_S + FFMPEG_TIMEOUT_S_PER_MB * size_mb
+
+
 def _stream_ffmpeg(info: AudioInfo, notes: set[str] | None = None) -> Iterator[np.ndarray]:
     path, demuxer = info.path, info.demuxer
     notes = notes if notes is not None else set()
@@ -392,6 +409,10 @@ def _stream_ffmpeg(info: AudioInfo, notes: set[str] | None = None) -> Iterator[n
     with tempfile.TemporaryFile() as errfile:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errfile, stdin=subprocess.DEVNULL)
         assert proc.stdout is not None
+        limit = ffmpeg_time_limit(path)
+        watchdog = threading.Timer(limit, proc.kill)  # a kill ends the read loop below with what decoded so far
+        watchdog.daemon = True
+        watchdog.start()
         block_bytes = int(_BLOCK_SECONDS * SAMPLE_RATE) * 4
         samples = 0
         try:
@@ -400,6 +421,8 @@ def _stream_ffmpeg(info: AudioInfo, notes: set[str] | None = None) -> Iterator[n
                 samples += usable // 4
                 yield _finite(np.frombuffer(chunk[:usable], dtype="<f4").copy())
             code = proc.wait()
+            if not watchdog.is_alive() and code != 0:
+                raise AudioLoadError(f"decoder timed out (ffmpeg ran over {limit:.0f} s)")
             errfile.seek(max(0, errfile.seek(0, os.SEEK_END) - (1 << 16)))  # its last lines say why
             err = errfile.read().decode("utf-8", "replace")
             if code != 0 and samples == 0:
@@ -410,6 +433,7 @@ def _stream_ffmpeg(info: AudioInfo, notes: set[str] | None = None) -> Iterator[n
                                                                                    info.duration_s)):
                 notes.add(TRUNCATED)  # what decoded before the damage is kept
         finally:
+            watchdog.cancel()
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
