@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -48,6 +49,7 @@ def scan(
     report_dir: Annotated[Path | None, typer.Option("--report-dir", help="Write an HTML evidence report per file, and index.html, to DIR.")] = None,
     ray: Annotated[bool, typer.Option("--ray", help="Score on Ray (pip install \"fakecheck[ray]\"): the cluster in RAY_ADDRESS, else a local one. Inputs may be s3://, gs://... URIs.")] = False,
     ray_address: Annotated[str | None, typer.Option("--ray-address", metavar="ADDRESS", help="--ray on this cluster: ray://head:10001, or auto for one running here.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue a killed scan: skip the files whose rows --csv/--jsonl already hold, and append the rest.")] = False,
 ) -> None:
     """Scan audio files and folders; print a verdict per file."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -55,9 +57,10 @@ def scan(
     from fakecheck.analysis.inputs import iter_inputs
     from fakecheck.analysis.verdict import FLAGGED, SCHEMA_VERSION, VERDICTS
     from fakecheck.evidence import render
-    from fakecheck.evidence.sinks import OutputError, open_sinks
+    from fakecheck.evidence.sinks import OutputError, as_written, open_sinks, prepare_resume
 
     shard_kn = _parse_shard(shard)
+    _check_resume(resume, csv, jsonl, json_out, scores)
     out, err = consoles()
     inputs: list[Any] = []  # Paths, or URIs under --ray
     skipped, empty = 0, []
@@ -80,12 +83,23 @@ def scan(
     found_any = bool(inputs)
     if shard_kn:
         inputs = [p for p in inputs if in_shard(p, shard_kn)]
+    previous: dict[str, str] = {}  # --resume: {path as written: verdict} of the rows already written
+    if resume:
+        try:
+            done = prepare_resume([(t, f) for t, f in ((csv, "csv"), (jsonl, "jsonl")) if t])
+        except OutputError as exc:
+            raise fail(str(exc)) from None
+        listed = len(inputs)
+        previous = {as_written(str(p)): done[as_written(str(p))] for p in inputs if as_written(str(p)) in done}
+        inputs = [p for p in inputs if as_written(str(p)) not in previous]
+        if not quiet:
+            err.print(f"resuming: {listed - len(inputs)} of {listed} files already done", markup=False, highlight=False)
     det = load_detector(model, device, threshold)
     meta = {"schema_version": SCHEMA_VERSION, "fakecheck_version": __version__, "model": det.model_name,
             "model_sha256": det.checkpoint.sha256, "threshold": det.threshold, "precision": det.precision}
     try:
         sinks = open_sinks([(csv, "csv"), (json_out, "json"), (jsonl, "jsonl"), (scores, "scores")], meta,
-                           full_path=scores_full_path)
+                           full_path=scores_full_path, append=resume)
     except OutputError as exc:
         raise fail(str(exc)) from None
     if scores:
@@ -110,7 +124,7 @@ def scan(
         err.print(f"precision: {det.precision}{how}", markup=False, highlight=False)
     show_table = not quiet and not stdout_taken
     interactive = out.is_terminal and not os.environ.get("NO_COLOR")
-    counts: dict[str, int] = {}
+    counts: dict[str, int] = dict(Counter(previous.values()))  # the exit code and summary cover every row
     rows: list[dict[str, Any]] = []
     audio_s, t0, code = 0.0, time.time(), EXIT_OK
     progress = Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -138,7 +152,7 @@ def scan(
         _close_quietly(sinks)
         raise fail(str(exc), EXIT_WRITE_ERROR) from None
     wall = time.time() - t0
-    summary = _summary(counts, VERDICTS, len(rows), skipped, wall, audio_s, code == EXIT_INTERRUPTED)
+    summary = _summary(counts, VERDICTS, len(previous) + len(rows), skipped, wall, audio_s, code == EXIT_INTERRUPTED)
     try:
         for s in sinks:
             s.close(summary)
@@ -173,6 +187,19 @@ def _ray_rows(address: str | None, inputs: Sequence[Any], model: Path | None, de
     except scale.ScaleError as exc:
         raise fail(str(exc)) from None
 
+
+
+def _check_resume(resume: bool, csv: str | None, jsonl: str | None, json_out: str | None, scores: str | None) -> None:
+    """--resume continues row-per-line files; anything else it cannot continue is a usage error, before any work."""
+    if not resume:
+        return
+    if not (csv or jsonl):
+        raise fail("--resume needs --csv or --jsonl: it continues from the rows those files already hold")
+    if "-" in (csv, jsonl):
+        raise fail("--resume needs --csv/--jsonl files, not standard output")
+    if json_out or scores:
+        raise fail("--resume continues --csv and --jsonl only: --json and --scores are written whole; "
+                   "leave them out, or make them from the finished CSV/JSON Lines")
 
 
 def _summary(counts: dict[str, int], verdicts: Sequence[str], files: int, skipped: int, wall: float, audio_s: float,
