@@ -1,12 +1,12 @@
 """The detector's validation protocol: one command, every figure the model card quotes.
 
-    python benchmarks/validation.py DATA [--model M ...] [--conditions clean,mp3_32k,opus_16k,phone_8k]
+    python benchmarks/validation.py DATA [--model M ...] [--conditions clean,mp3_32k,opus_16k,phone_8k,mp3_32k_24k]
         [--max-seconds 8] [--json OUT.json]
 
 DATA is the built data root; its training-manifest.csv fixes the validation split (docs/data.md).
-Each validation clip is decoded once, cut to its first --max-seconds (so the four conditions cost
-what one full pass would), put through each condition (MP3 32 kbit/s, Opus 16 kbit/s and an 8 kHz
-phone band, applied to both classes), and scored exactly as `fakecheck scan` scores a file
+Each validation clip is decoded once, cut to its first --max-seconds (so the five conditions cost
+what one full pass would), put through each condition (MP3 32 kbit/s, Opus 16 kbit/s, an 8 kHz
+phone band, and MP3 32 kbit/s at 24 kHz, applied to both classes), and scored exactly as `fakecheck scan` scores a file
 (speech detection, sliding windows, calibration).  Per model and condition it prints:
 
 * EER over all scored clips, and the mean per family (each held-out spoof family against all

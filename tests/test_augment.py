@@ -38,3 +38,25 @@ def test_packet_loss_zeroes_whole_20ms_frames() -> None:
     zero_frames = (y.reshape(-1, 320) == 0).all(axis=1)
     assert 0 < zero_frames.sum() < len(zero_frames)
     assert np.array_equal(y.reshape(-1, 320)[~zero_frames], x.reshape(-1, 320)[~zero_frames])
+
+
+def test_mp3_at_24k_is_32_kbit_and_keeps_the_length():
+    import io
+
+    import soundfile as sf
+    import soxr
+
+    from fakecheck.training.augment import MP3_24K_LEVEL_32K, MP3_24K_RATE, condition
+
+    x = speechlike(6.0)
+    y = condition(x, "mp3_32k_24k")
+    assert y.shape == x.shape and y.dtype == np.float32
+    assert not np.array_equal(x, y)
+    # still the same speech once the codec's delay is undone: the best alignment within 0.2 s correlates well
+    best = max(float(np.corrcoef(x[: len(x) - lag], y[lag:])[0, 1]) for lag in range(0, 3200, 8))
+    assert best > 0.8
+    up = soxr.resample(x, 16_000, MP3_24K_RATE)
+    buf = io.BytesIO()
+    sf.write(buf, up, MP3_24K_RATE, format="MP3", bitrate_mode="CONSTANT", compression_level=MP3_24K_LEVEL_32K)
+    kbps = len(buf.getvalue()) * 8 / (len(up) / MP3_24K_RATE) / 1000
+    assert 28 <= kbps <= 36
