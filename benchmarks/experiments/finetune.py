@@ -2,6 +2,7 @@
 
     python benchmarks/experiments/finetune.py DATA OUT.pt [--encoder-blocks K] [--encoder-lr LR] [--lr LR]
         [--epochs N] [--clips-per-epoch N] [--patience N] [--matched-share S] [--threads T] [--token-head]
+        [--raw-view]
 
 DATA is the built data root (scripts/data/build.sh); its training-manifest.csv fixes the split
 (validation: docs/data.md).  Resumable: re-running the same command continues from OUT.pt.state
@@ -39,6 +40,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--token-head", action="store_true")
+    ap.add_argument("--raw-view", action="store_true", help="add the raw-waveform branch (issue 27)")
     ap.add_argument("--channel", type=float, default=0.0, help="p of a Vorbis/mu-law/narrowband/packet-loss channel")
     ap.add_argument("--rawboost", type=float, default=0.0, help="p of RawBoost-style distortion")
     ap.add_argument("--val-windows", type=int, default=3, help="windows per validation clip when choosing epochs")
@@ -47,7 +49,7 @@ def main() -> None:
     rows = datasets.load_dataset(a.data / "training-manifest.csv")
     train_rows = [r for r in rows if r.split == "train"]
     val_rows = [r for r in rows if r.split == "validation"]
-    fcfg, mcfg = training.configs_for(a.encoder_blocks, token_head=a.token_head)
+    fcfg, mcfg = training.configs_for(a.encoder_blocks, raw_view=a.raw_view, token_head=a.token_head)
     cfg = training.TrainConfig(epochs=a.epochs, clips_per_epoch=a.clips_per_epoch, patience=a.patience, lr=a.lr,
                                encoder_lr=a.encoder_lr, matched_bonafide_share=a.matched_share, seed=a.seed,
                                num_workers=a.workers, val_windows=a.val_windows,

@@ -33,7 +33,7 @@ from fakecheck.analysis.detector import Detector
 from fakecheck.analysis.verdict import Verdict
 from fakecheck.audio.constants import SAMPLE_RATE
 from fakecheck.audio.windows import Window
-from fakecheck.model.features import extract
+from fakecheck.model.features import extract_views
 
 TOP_SEGMENTS = 5
 
@@ -118,7 +118,7 @@ def rollout(attn: list[torch.Tensor], pool: torch.Tensor) -> torch.Tensor:
 @torch.inference_mode()
 def window_maps(det: Detector, samples: np.ndarray) -> dict[str, np.ndarray]:
     """Scores and attention maps for a batch of windows (B, WINDOW_SAMPLES)."""
-    out = det.model(extract(torch.from_numpy(samples).to(det.device), det.features), return_attention=True)
+    out = det.model(extract_views(torch.from_numpy(samples).to(det.device), det.features), return_attention=True)
     assert out.attention is not None
     attn = [a.float().cpu() for a in out.attention]
     pool = out.pool_weights.float().cpu()

@@ -39,6 +39,7 @@ def train(
     device: Annotated[str | None, typer.Option("--device", help="cpu, cuda, mps or auto.")] = None,
     encoder_blocks: Annotated[int, typer.Option("--encoder-blocks", min=0, max=4, help="Fine-tune Whisper's top K encoder blocks (0: keep the encoder frozen).")] = DEFAULT_ENCODER_BLOCKS,
     encoder_lr: Annotated[float, typer.Option("--encoder-lr", help="Peak learning rate of the fine-tuned encoder blocks.")] = 3e-5,
+    raw_view: Annotated[bool, typer.Option("--raw-view", help="Add a second view: a learnable filterbank on the waveform, fused with Whisper's tokens.")] = False,
 ) -> None:
     """Train a model; validation EER every epoch, best checkpoint kept, calibrated on validation."""
     _check_train_out(out, force, resume)  # before torch and the data load: a typo costs nothing
@@ -105,7 +106,7 @@ def train(
                   "val_systems": sorted({r.system for r in val_rows if r.label == 1})}
     hook = _train_hook(err) if rank == 0 else None
     try:
-        feature_cfg, model_cfg = training.configs_for(encoder_blocks)
+        feature_cfg, model_cfg = training.configs_for(encoder_blocks, raw_view=raw_view)
         ckpt = training.train(train_rows, val_rows, out, cfg, model_cfg, feature_cfg, resume=resume, device=device,
                               hook=hook, provenance=provenance)
     except training.TrainingError as exc:
@@ -146,7 +147,8 @@ def _train_hook(err: Console) -> Any:
         if kind == "start":
             err.print(f"model: {e['params']:,} parameters on {e['device']} in {e['precision']}"
                       f"{' (native bf16 on this CPU)' if e['precision'] == 'bfloat16' and e['device'] == 'cpu' else ''}, "
-                      f"{e['encoder_blocks']} Whisper blocks fine-tuned; {e['n_train']} training and "
+                      f"{e['encoder_blocks']} Whisper blocks fine-tuned"
+                      f"{', a raw-waveform view beside them' if e.get('raw_view') else ''}; {e['n_train']} training and "
                       f"{e['n_val']} validation clips", markup=False)
         elif kind == "decoded":
             from collections import Counter

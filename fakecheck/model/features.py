@@ -19,6 +19,10 @@ families they beat LFCC by 5 and a log spectrogram by 10 points of EER (docs/exp
 
 Its configuration is stored in every checkpoint (FeatureConfig.to_dict), with the SHA-256 of
 the encoder weights, and the model refuses features of another configuration.
+
+`extract_views` yields both views of a batch (issue 27): these features and the level-normalised samples
+under them, for a model with a raw-waveform branch (model/raw_view.py).  Every path that runs a model
+(training, scoring, explanations) calls it, so no path can give a two-view model only one.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from fakecheck.audio.constants import SAMPLE_RATE
 from fakecheck.model import whisper
@@ -103,3 +108,34 @@ def extract(waveforms: torch.Tensor, cfg: FeatureConfig = FeatureConfig(),
     n = T // cfg.pool_frames
     h = h[:, :, : n * cfg.pool_frames].reshape(B, S, n, cfg.pool_frames, W).mean(dim=3)
     return h.permute(0, 2, 1, 3).reshape(B, n, S * W)
+
+
+@dataclass(frozen=True)
+class Views:
+    """The model's input for a batch of windows: two views of the same samples."""
+
+    features: torch.Tensor  # (B, T, n_features): the frozen Whisper stages, as `extract` returns them
+    # (B, T * hop_samples): the samples under the T frames, level-normalised as Whisper's input is, so
+    # loudness is no cue in either view; None when only features were given (a single-view model needs no more)
+    waveforms: torch.Tensor | None = None
+
+    def to(self, dtype: torch.dtype) -> Views:
+        return Views(self.features.to(dtype), None if self.waveforms is None else self.waveforms.to(dtype))
+
+    def samples_under(self, frames: int) -> torch.Tensor:
+        """(B, frames * hop_samples): the waveform under the first `frames` feature frames."""
+        assert self.waveforms is not None, "no waveform in these views: make them with features.extract_views"
+        hop = self.waveforms.shape[1] // self.features.shape[1]  # exact: extract_views fits the samples to the frames
+        return self.waveforms[:, : frames * hop]
+
+
+def extract_views(waveforms: torch.Tensor, cfg: FeatureConfig = FeatureConfig(),
+                  encoder: torch.nn.Module | None = None) -> Views:
+    """(batch, samples) float waveforms at 16 kHz -> Views: `extract`'s features and the level-normalised
+    samples cut or zero-padded to the frames' span (Whisper's last frame reaches past the end of the audio)."""
+    if waveforms.ndim == 1:
+        waveforms = waveforms[None]
+    features = extract(waveforms, cfg, encoder)
+    span = features.shape[1] * cfg.hop_samples
+    samples = whisper.normalise_level(waveforms.float())[:, :span]
+    return Views(features, F.pad(samples, (0, span - samples.shape[1])))

@@ -161,6 +161,6 @@ class Scorer:
 
     def __call__(self, windows: torch.Tensor) -> Any:
         """(B, samples) fp32 windows -> the model's Output (its tensors in the path's dtype)."""
-        from fakecheck.model.features import extract
+        from fakecheck.model.features import extract_views
 
-        return self.model(extract(windows, self.features, encoder=self.encoder).to(self.dtype))
+        return self.model(extract_views(windows, self.features, encoder=self.encoder).to(self.dtype))

@@ -5,11 +5,14 @@
      top encoder_blocks blocks (trainable) on the last one and adds their stages: 5 x 384 again]
     -> stage mix: LayerNorm each stage, softmax-weighted sum     (B, T, 384)
     -> stack FRAMES_PER_TOKEN frames        (B, N, 384), N = T tokens of 40 ms
-    -> linear embedding + sinusoidal positions   (B, N, d_model)
+    -> linear embedding                          (B, N, d_model)
+       [raw_view: + the raw-waveform branch's embedding of the same 40 ms (raw_view.RawView)]
+    -> + sinusoidal positions                    (B, N, d_model)
     -> n_layers x Block: x + Attention(LN(x)); x + FeedForward(LN(x))
     -> final LayerNorm -> attention pooling over time -> Linear -> score (B,)
                        + per token: Linear -> token_scores (B, N)   (token_head)
 
+The input is the extractor's `features.Views` (or only its features, for a model without a raw view).
 The score is a logit: higher means more likely spoof (see LABEL_CONVENTION).
 Attention has a fast path (F.scaled_dot_product_attention) and an explicit path
 that returns the softmax weights; explanations switch to the explicit one.
@@ -19,12 +22,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fakecheck.model.features import Views
+from fakecheck.model.raw_view import RawView
 from fakecheck.model.settings import Settings
 
 LABEL_CONVENTION = "score is a logit of P(spoof): higher = more likely synthetic; p_fake = sigmoid(a * score + b)"
@@ -45,6 +50,17 @@ class ModelConfig(Settings):
     n_stages: int = 5  # stages mixed by learned weights: the input's, plus one per fine-tuned encoder block
     encoder_blocks: int = 0  # Whisper's top blocks fine-tuned inside this model (0: the encoder is all frozen)
     token_head: bool = True  # one spoof logit per token (partial-fake localisation) beside the clip head
+    # The second view (issue 27): a learnable filterbank on the waveform, its per-token embedding added to
+    # the Whisper tokens'.  Off in every checkpoint saved before it, which load without the fields.
+    raw_view: bool = False
+    raw_filters: int = 48  # band-pass filters of the learnable filterbank
+    raw_taps: int = 251  # filter length: 15.7 ms, about 64 Hz of frequency resolution at 16 kHz
+    raw_stride: int = 8  # samples between filterbank frames (0.5 ms)
+    raw_channels: int = 64  # width of the gated convolution blocks
+    raw_blocks: int = 5  # gated convolution blocks
+
+    RAW_FIELDS: ClassVar[tuple[str, ...]] = ("raw_view", "raw_filters", "raw_taps", "raw_stride", "raw_channels",
+                                             "raw_blocks")
 
     @property
     def head_size(self) -> int:
@@ -59,9 +75,15 @@ class ModelConfig(Settings):
     def stage_width(self) -> int:
         return self.n_features // self.input_stages
 
+    def to_dict(self) -> dict[str, Any]:
+        # A single-view model is saved without the raw-view fields, so its file (and `fakecheck info`) reads
+        # exactly as before the branch existed; the sizes describe nothing without the branch.
+        d = super().to_dict()
+        return d if self.raw_view else {k: v for k, v in d.items() if k not in self.RAW_FIELDS}
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
-        # Checkpoints written before the token head existed have no such weights.
+        # Checkpoints written before the token head existed have no such weights; raw_view defaults to off.
         return super().from_dict({"token_head": False, **d})
 
 
@@ -176,6 +198,8 @@ class SpoofTransformer(nn.Module):
         # One logit per front-end stage; softmax makes them a weighted average (all equal at start).
         self.stage_logits = nn.Parameter(torch.zeros(cfg.n_stages)) if cfg.n_stages > 1 else None
         self.embed = nn.Linear(cfg.stage_width * cfg.frames_per_token, cfg.d_model)
+        self.raw_view = RawView(cfg.raw_filters, cfg.raw_taps, cfg.raw_stride, cfg.raw_channels, cfg.raw_blocks,
+                                cfg.d_model) if cfg.raw_view else None
         self.register_buffer("positions", sinusoidal_positions(cfg.max_tokens, cfg.d_model), persistent=False)
         self.embed_dropout = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
@@ -235,8 +259,17 @@ class SpoofTransformer(nn.Module):
         assert 0 < n <= self.cfg.max_tokens, f"{T} frames give {n} tokens; allowed 1..{self.cfg.max_tokens}"
         return self.mix_stages(features[:, : n * self.cfg.frames_per_token]).reshape(B, n, -1)
 
-    def forward(self, features: torch.Tensor, return_attention: bool = False) -> Output:
-        x = self.embed(self.tokens(features))  # (B, N, d_model)
+    def forward(self, inputs: Views | torch.Tensor, return_attention: bool = False) -> Output:
+        """`inputs`: features.extract_views' Views, or its features alone (B, T, n_features) for a model
+        without a raw view."""
+        views = inputs if isinstance(inputs, Views) else Views(inputs)
+        x = self.embed(self.tokens(views.features))  # (B, N, d_model)
+        if self.raw_view is not None:
+            # Fused before the blocks: each token's vector holds both views of its 40 ms, so attention, the
+            # token head and explain's maps keep the one token grid.
+            n = x.shape[1]
+            assert views.waveforms is not None, "this model has a raw-waveform view: give it features.extract_views"
+            x = x + self.raw_view(views.samples_under(n * self.cfg.frames_per_token), n)
         x = self.embed_dropout(x + self.positions[: x.shape[1]])
         maps = []
         for block in self.blocks:

@@ -28,7 +28,7 @@ from fakecheck.evaluation import metrics
 from fakecheck.model import calibration, precision, whisper
 from fakecheck.model.checkpoint import Checkpoint, ModelLoadError, atomic_save, read_data, remove_stale_temps
 from fakecheck.model.checkpoint import save as save_checkpoint
-from fakecheck.model.features import FeatureConfig, extract
+from fakecheck.model.features import FeatureConfig, extract_views
 from fakecheck.model.transformer import ModelConfig, SpoofTransformer
 from fakecheck.training import splice
 from fakecheck.training.augment import AugmentConfig, augment, random_crop
@@ -268,19 +268,21 @@ def validation_report(scores: np.ndarray, rows: Sequence[Row], cal: calibration.
     return report
 
 
-def configs_for(encoder_blocks: int, **model: Any) -> tuple[FeatureConfig, ModelConfig]:
-    """The feature extractor and model for fine-tuning Whisper's top `encoder_blocks` blocks (0: all frozen).
+def configs_for(encoder_blocks: int, raw_view: bool = False, **model: Any) -> tuple[FeatureConfig, ModelConfig]:
+    """The feature extractor and model for fine-tuning Whisper's top `encoder_blocks` blocks (0: all frozen),
+    with the raw-waveform branch beside them when `raw_view` (issue 27).
 
     Fine-tuned blocks run on Whisper's 20 ms frames, so the features come at 20 ms and the model
     joins two frames per token: tokens stay 40 ms, as before."""
     fcfg = FeatureConfig.for_finetuning(encoder_blocks)
     mcfg = ModelConfig(n_features=fcfg.n_features, encoder_blocks=encoder_blocks,
-                       frames_per_token=2 if encoder_blocks else 1, **model)
+                       frames_per_token=2 if encoder_blocks else 1, raw_view=raw_view, **model)
     return fcfg, mcfg
 
 
 def make_optimizer(model: SpoofTransformer, cfg: TrainConfig) -> torch.optim.AdamW:
-    """AdamW with two groups: the fine-tuned Whisper blocks at cfg.encoder_lr, the rest at cfg.lr.
+    """AdamW with two groups: the fine-tuned Whisper blocks at cfg.encoder_lr, the rest (the head, and the
+    raw-waveform branch, which starts from scratch as the head does) at cfg.lr.
     Each group keeps its peak in "peak_lr"; the schedule scales both alike."""
     encoder = {id(p) for p in model.encoder_parameters()}
     groups = [{"params": [p for p in model.parameters() if id(p) not in encoder], "peak_lr": cfg.lr, "lr": cfg.lr}]
@@ -330,7 +332,7 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
     dtype = precision.training_dtype(dev)
     emit({"event": "start", "params": model.n_params(), "device": str(dev), "n_train": len(train_rows),
           "n_val": len(val_rows), "precision": str(dtype).removeprefix("torch."),
-          "encoder_blocks": model_cfg.encoder_blocks})
+          "encoder_blocks": model_cfg.encoder_blocks, "raw_view": model_cfg.raw_view})
 
     t0 = time.time()
     train_clips, train_errors = load_clips(train_rows, emit)
@@ -397,7 +399,7 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
                 g["lr"] = lr_at(global_step, total_steps, int(cfg.warmup_epochs * steps_per_epoch), g["peak_lr"])
             x, y, token_y = x.to(dev), y.to(dev), token_y.to(dev)
             with precision.autocast(dev, dtype):
-                pred = ddp_model(extract(x, feature_cfg))
+                pred = ddp_model(extract_views(x, feature_cfg))
             loss = F.binary_cross_entropy_with_logits(pred.score.float(), y)
             if pred.token_scores is not None:
                 n = min(pred.token_scores.shape[1], token_y.shape[1])
