@@ -17,6 +17,10 @@ The mutations (`mutate`) are shared with tests/test_fuzz.py, which runs 2,000 of
                random value (the sizes and counts a header carries)
     flip       xor random bytes anywhere
     splice     delete or duplicate a stretch of the file
+    length     set one length or size field that the container's structure names (`length_fields`: FLAC
+               STREAMINFO total samples and block and frame sizes; RIFF, fmt, data and fact chunk sizes; MP3
+               Xing/Info and VBRI frame and byte counts; Ogg granule positions; MP4 mdhd duration, stts and
+               stsz counts) to an extreme: 0, 1, 2^31-1, 2^32-1 or 2^63-1, cut to the field's width (issue 25)
 The seed files are made at run time from the committed Piper example (1.5 s): nothing is downloaded.
 """
 
@@ -37,7 +41,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-MUTATIONS = ("truncate", "header", "field", "flip", "splice")
+MUTATIONS = ("truncate", "header", "field", "flip", "splice", "length")
+EXTREMES = (0, 1, 2**31 - 1, 2**32 - 1, 2**63 - 1)  # the values a lying length field is set to
 CASE_LIMIT_S = 10.0  # the issue's bound: no case may take longer
 
 
@@ -56,6 +61,12 @@ def make_seeds(folder: Path, seconds: float = 1.5) -> dict[str, Path]:
         path = folder / f"seed.{name}"
         sf.write(path, y, sr, format=fmt, subtype=subtype)
         seeds[name] = path
+    float_wav = folder / "seed.wavf"  # IEEE float WAV: the one with a `fact` chunk
+    sf.write(float_wav, x, rate, format="WAV", subtype="FLOAT")
+    seeds["wavf"] = float_wav
+    vbri = folder / "seed.vbri"  # the MP3 seed with its Xing header replaced by a VBRI one (Fraunhofer's)
+    vbri.write_bytes(_with_vbri(seeds["mp3"].read_bytes()))
+    seeds["vbri"] = vbri
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg:
         src = folder / "seed.wav"
@@ -74,6 +85,94 @@ def _resample(x: np.ndarray, a: int, b: int) -> np.ndarray:
     import soxr
 
     return soxr.resample(x, a, b).astype(np.float32)
+
+
+SUFFIXES = {"wavf": "wav", "vbri": "mp3"}  # seeds whose name is not their file extension
+
+
+def suffix(name: str) -> str:
+    """The file extension of seed `name` (folder scans take audio extensions only)."""
+    return SUFFIXES.get(name, name)
+
+
+def _with_vbri(mp3: bytes) -> bytes:
+    """The MP3's first (Xing) frame carrying a VBRI header instead: version 1, the same frame and byte counts,
+    a one-entry table.  The frame keeps its length, so the audio frames after it are untouched."""
+    at = mp3.find(b"Xing")
+    frames = int.from_bytes(mp3[at + 8: at + 12], "big")
+    vbri = (b"VBRI" + (1).to_bytes(2, "big") + (0).to_bytes(2, "big") + (75).to_bytes(2, "big")
+            + len(mp3).to_bytes(4, "big") + frames.to_bytes(4, "big") + (1).to_bytes(2, "big")
+            + (1).to_bytes(2, "big") + (2).to_bytes(2, "big") + frames.to_bytes(2, "big") + (0).to_bytes(2, "big"))
+    return mp3[:at] + vbri + mp3[at + len(vbri):]
+
+
+@dataclass(frozen=True)
+class LengthField:
+    """A length, size or count field of a container: `width` bytes at `offset`, of which the low `bits` bits
+    are the field (FLAC packs its 36-bit sample count beside other fields)."""
+
+    name: str
+    offset: int
+    width: int
+    order: str  # "big" or "little"
+    bits: int = 0  # 0: all width * 8 bits
+
+    def set(self, data: bytes, value: int) -> bytes:
+        bits = self.bits or 8 * self.width
+        old = int.from_bytes(data[self.offset: self.offset + self.width], self.order)  # type: ignore[arg-type]
+        mask = (1 << bits) - 1
+        new = (old & ~mask) | (value & mask)
+        end = self.offset + self.width
+        return data[: self.offset] + new.to_bytes(self.width, self.order) + data[end:]  # type: ignore[arg-type]
+
+
+def length_fields(data: bytes) -> list[LengthField]:
+    """Every length, size and count field the container's structure names, found by walking it."""
+    fields: list[LengthField] = []
+    if data[:4] == b"fLaC" and len(data) >= 42:
+        info = 8  # STREAMINFO: after the marker and its 4-byte block header
+        fields += [LengthField("flac min block size", info, 2, "big"),
+                   LengthField("flac max block size", info + 2, 2, "big"),
+                   LengthField("flac min frame size", info + 4, 3, "big"),
+                   LengthField("flac max frame size", info + 7, 3, "big"),
+                   LengthField("flac total samples", info + 13, 5, "big", bits=36)]
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        fields.append(LengthField("riff size", 4, 4, "little"))
+        at = 12
+        while at + 8 <= len(data):
+            chunk, size = data[at: at + 4], int.from_bytes(data[at + 4: at + 8], "little")
+            if chunk in (b"fmt ", b"data", b"fact"):
+                fields.append(LengthField(f"wav {chunk.decode().strip()} chunk size", at + 4, 4, "little"))
+            if chunk == b"fact":
+                fields.append(LengthField("wav fact sample count", at + 8, 4, "little"))
+            at += 8 + size + size % 2
+    for tag in (b"Xing", b"Info"):
+        at = data.find(tag, 0, 200)
+        if at >= 0 and len(data) >= at + 16:
+            flags = int.from_bytes(data[at + 4: at + 8], "big")
+            at += 8
+            if flags & 1:
+                fields.append(LengthField("mp3 xing frames", at, 4, "big"))
+                at += 4
+            if flags & 2:
+                fields.append(LengthField("mp3 xing bytes", at, 4, "big"))
+    at = data.find(b"VBRI", 0, 200)
+    if at >= 0:
+        fields += [LengthField("mp3 vbri bytes", at + 10, 4, "big"), LengthField("mp3 vbri frames", at + 14, 4, "big")]
+    at = data.find(b"OggS")
+    while 0 <= at and at + 14 <= len(data):
+        fields.append(LengthField(f"ogg granule at {at}", at + 6, 8, "little"))
+        at = data.find(b"OggS", at + 4)
+    at = data.find(b"mdhd")
+    if at >= 0:
+        v1 = data[at + 4] == 1
+        fields.append(LengthField("mp4 mdhd duration", at + (28 if v1 else 20), 8 if v1 else 4, "big"))
+    for tag, names in ((b"stts", ("entry count", "first sample count", "first sample delta")),
+                       (b"stsz", ("sample size", "sample count"))):
+        at = data.find(tag)
+        if at >= 0:
+            fields += [LengthField(f"mp4 {tag.decode()} {n}", at + 8 + 4 * k, 4, "big") for k, n in enumerate(names)]
+    return [f for f in fields if f.offset + f.width <= len(data)]
 
 
 # -- mutations ---------------------------------------------------------------------------------------
@@ -109,6 +208,12 @@ def mutate(data: bytes, m: Mutation) -> bytes:
             i = int(rng.integers(0, n))
             out[i] ^= int(rng.integers(1, 256))
         return bytes(out)
+    if m.kind == "length":
+        fields = length_fields(data)
+        if not fields:  # AMR carries no length: a random field mutation instead
+            return mutate(data, Mutation("field", m.where, m.size, m.value))
+        field = fields[min(len(fields) - 1, int(m.where * len(fields)))]
+        return field.set(data, EXTREMES[m.size % len(EXTREMES)])
     if m.kind == "splice":
         at = int(m.where * n)
         length = max(1, m.size % 4096)
@@ -173,14 +278,14 @@ def main() -> None:
     for case in range(args.cases):
         name = list(data)[case % len(data)]
         m = random_mutation(rng)
-        path = keep / f"current.{name}"
+        path = keep / f"current.{suffix(name)}"
         path.write_bytes(mutate(data[name], m))
         faulthandler.dump_traceback_later(args.limit + 5, exit=True)  # a hang: stacks, then exit 1
         try:
             outcome, seconds, _ = decode_case(path)
         except Exception as exc:  # a finding: keep the file
             failures += 1
-            kept = keep / f"case{case}.{name}"
+            kept = keep / f"case{case}.{suffix(name)}"
             shutil.copy(path, kept)
             print(f"FAIL case {case} {name} {m}: {type(exc).__name__}: {exc} -> {kept}", flush=True)
             continue
@@ -191,7 +296,7 @@ def main() -> None:
             slowest = (seconds, f"case {case} {name} {m}")
         if seconds > args.limit:
             failures += 1
-            shutil.copy(path, keep / f"slow{case}.{name}")
+            shutil.copy(path, keep / f"slow{case}.{suffix(name)}")
             print(f"SLOW case {case} {name} {m}: {seconds:.1f} s", flush=True)
         if (case + 1) % 1000 == 0:
             print(f"{case + 1} cases, {failures} failures, {time.perf_counter() - t_start:.0f} s, "

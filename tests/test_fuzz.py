@@ -52,7 +52,7 @@ def test_mutated_files_decode_or_fail_cleanly(seeds, tmp_path_factory):
               suppress_health_check=list(HealthCheck))
     @given(name=st.sampled_from(names), m=mutations)
     def case(name: str, m: fuzz.Mutation) -> None:
-        path = folder / f"case.{name}"
+        path = folder / f"case.{fuzz.suffix(name)}"
         path.write_bytes(fuzz.mutate(seeds[name], m))
         faulthandler.dump_traceback_later(fuzz.CASE_LIMIT_S + 5, exit=True)  # a hang ends the run loudly
         try:
@@ -81,7 +81,7 @@ def test_mutated_files_through_scan_get_a_row_each(seeds, tmp_path, tiny_model_f
     folder.mkdir()
     for i in range(3):
         for name, data in seeds.items():
-            (folder / f"{i}_{name}.{name}").write_bytes(fuzz.mutate(data, fuzz.random_mutation(rng)))
+            (folder / f"{i}_{name}.{fuzz.suffix(name)}").write_bytes(fuzz.mutate(data, fuzz.random_mutation(rng)))
     out = tmp_path / "rows.json"
     result = CliRunner().invoke(__import__("fakecheck.cli", fromlist=["app"]).app,
                                 ["scan", str(folder), "--model", str(tiny_model_file), "--json", str(out)])
@@ -93,3 +93,64 @@ def test_mutated_files_through_scan_get_a_row_each(seeds, tmp_path, tiny_model_f
         assert row["verdict"] in ("REAL", "FAKE", "PARTIAL", "INCONCLUSIVE", "ERROR"), row
         if row["verdict"] in ("INCONCLUSIVE", "ERROR"):
             assert row["error"] and "\n" not in row["error"], row
+
+
+def _every_length_case(seeds: dict[str, bytes], folder: Path) -> list[tuple[str, str, int, Path]]:
+    """Every length field of every seed set to every extreme value: (seed, field, value, file)."""
+    cases = []
+    for name, data in sorted(seeds.items()):
+        for k, field in enumerate(fuzz.length_fields(data)):
+            for j, value in enumerate(fuzz.EXTREMES):
+                path = folder / f"{name}_{k}_{j}.{fuzz.suffix(name)}"
+                path.write_bytes(field.set(data, value))
+                cases.append((name, field.name, value, path))
+    return cases
+
+
+def test_the_length_fields_of_every_container_are_found(seeds):
+    """The structure-aware mutation reaches each field the issue names (the seeds hold one of each)."""
+    names = {f.name.split(" at ")[0] for data in seeds.values() for f in fuzz.length_fields(data)}
+    for wanted in ("flac total samples", "flac max block size", "riff size", "wav data chunk size",
+                   "wav fact chunk size", "mp3 xing frames", "mp3 xing bytes", "mp3 vbri frames", "mp3 vbri bytes",
+                   "ogg granule"):
+        assert wanted in names, wanted
+    if "m4a" in seeds:  # made with ffmpeg
+        assert {"mp4 mdhd duration", "mp4 stts first sample count", "mp4 stsz sample count"} <= names
+
+
+def test_absurd_lengths_decode_or_fail_cleanly_in_bounded_memory(seeds, tmp_path):
+    cases = _every_length_case(seeds, tmp_path)
+    assert len(cases) >= 25 * len(fuzz.EXTREMES)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    outcomes: dict[str, int] = {}
+    for name, field, value, path in cases:
+        faulthandler.dump_traceback_later(fuzz.CASE_LIMIT_S + 5, exit=True)
+        try:
+            outcome, seconds, samples = fuzz.decode_case(path)
+        finally:
+            faulthandler.cancel_dump_traceback_later()
+        assert seconds < fuzz.CASE_LIMIT_S, (name, field, value, seconds)
+        assert samples <= 16_000 * 10, (name, field, value, samples)  # never more audio than the 1.5 s it holds
+        outcomes[outcome.split(":")[0]] = outcomes.get(outcome.split(":")[0], 0) + 1
+    growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - rss0
+    assert growth < RSS_GROWTH_MB, f"peak RSS grew by {growth:.0f} MB"
+    assert outcomes.get("audio", 0) + outcomes.get("audio truncated", 0) > 0 and outcomes.get("error", 0) > 0
+
+
+def test_a_folder_of_absurd_lengths_gives_one_row_per_file(seeds, tmp_path, tiny_model_file):
+    """The issue's done-when: a folder of mutated files with absurd header lengths, a row each, no traceback,
+    exit 0, 1 or 3, and every scored row's duration no longer than the audio the seed holds."""
+    folder = tmp_path / "absurd"
+    folder.mkdir()
+    cases = _every_length_case(seeds, folder)
+    out = tmp_path / "rows.jsonl"
+    result = CliRunner().invoke(__import__("fakecheck.cli", fromlist=["app"]).app,
+                                ["scan", str(folder), "--model", str(tiny_model_file), "--jsonl", str(out)])
+    assert result.exit_code in (0, 1, 3), result.output
+    assert "Traceback" not in result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == len(cases)
+    for row in rows:
+        assert row["verdict"] in ("REAL", "FAKE", "PARTIAL", "INCONCLUSIVE", "ERROR"), row
+        if row["duration_s"] is not None:
+            assert row["duration_s"] <= 2.0, row  # the seeds hold 1.5 s: a length from decoded audio
