@@ -11,10 +11,39 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 SEGMENTS_NAMED = 3  # stretches named in one line; the rest are counted
 P_DECIMALS = 3
+NEUTRAL = "neutral"  # the tone of a low-confidence headline: no red or green for a lean (issue 26)
+SEPARATOR = " · "
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The big word of a verdict and what must stand beside it.  At low confidence the word is a lean ("leans
+    FAKE") in a neutral tone; red and green (the verdict's own tone) are for medium and high confidence."""
+
+    word: str  # "FAKE", or "leans FAKE" at low confidence
+    detail: str  # "medium confidence · P(fake) 0.768"; "" for INCONCLUSIVE and ERROR
+    tone: str  # the verdict (its colour) or NEUTRAL
+
+    @property
+    def text(self) -> str:
+        return self.word + (SEPARATOR + self.detail if self.detail else "")
+
+
+def headline(row: dict[str, Any]) -> Headline:
+    """The headline of a scan row (Verdict.to_dict()): the word never stands without its confidence and P(fake),
+    so a cropped screenshot still carries the doubt."""
+    verdict, confidence, p = row["verdict"], row.get("confidence"), row.get("p_fake")
+    if p is None:
+        return Headline(verdict, "", verdict)
+    detail = f"{confidence or 'unknown'} confidence{SEPARATOR}P(fake) {fmt_p(p, row.get('threshold'))}"
+    if confidence == "low":
+        return Headline(f"leans {verdict}", detail, NEUTRAL)
+    return Headline(verdict, detail, verdict)
 
 
 def fmt_p(p: float | None, threshold: float | None = None) -> str:

@@ -103,6 +103,7 @@ def write_scan_reports(det: Any, rows: Sequence[dict[str, Any]], folder: Path) -
 
     from fakecheck.evidence import report as rep
     from fakecheck.evidence import report_html
+    from fakecheck.evidence.render import limits_line
 
     command = command_line()
     entries: list[tuple[str, dict[str, Any]]] = []
@@ -111,5 +112,6 @@ def write_scan_reports(det: Any, rows: Sequence[dict[str, Any]], folder: Path) -
         write_text(folder / name, report_html.render(rep.build(det, row["path"], command)))
         entries.append((name, row))
     created = datetime.now(UTC).replace(microsecond=0).isoformat()
-    write_text(folder / INDEX_NAME, report_html.index(entries, command, created))
+    limits = limits_line(det.checkpoint.metrics).removeprefix("note: ")
+    write_text(folder / INDEX_NAME, report_html.index(entries, command, created, limits))
     return len(entries)

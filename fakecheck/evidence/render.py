@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from fakecheck.analysis.assessment import assessment, fmt_p  # noqa: F401  (renderers and tests use them from here)
+from fakecheck.analysis.assessment import NEUTRAL, assessment, fmt_p, headline  # noqa: F401  (renderers and tests use them from here)
 
 VERDICT_STYLE = {"REAL": "bold green", "FAKE": "bold red", "PARTIAL": "bold dark_orange", "INCONCLUSIVE": "bold yellow",
                  "ERROR": "bold magenta"}
@@ -46,7 +46,7 @@ def scan_table(rows: Sequence[dict[str, Any]]) -> Table:
     for r in rows:
         table.add_row(
             escape(display_path(r["path"])), fmt_duration(r.get("duration_s")),
-            Text(r["verdict"], style=VERDICT_STYLE.get(r["verdict"], "")), fmt_p(r.get("p_fake"), r.get("threshold")),
+            verdict_text(r), fmt_p(r.get("p_fake"), r.get("threshold")),
             fmt_segments(r), escape(assessment(r)),
         )
     return table
@@ -119,12 +119,18 @@ def p_digit(p: float) -> str:
     return P_DIGITS[min(9, max(0, int(p * 10)))]
 
 
+def verdict_text(r: dict[str, Any]) -> Text:
+    """The verdict word of a row in its colour, or at low confidence its lean ("leans FAKE") unstyled: red and
+    green are for medium and high confidence (issue 26)."""
+    big = headline(r)
+    return Text(big.word, style="" if big.tone == NEUTRAL else VERDICT_STYLE.get(r["verdict"], ""))
+
+
 def verdict_block(v: dict[str, Any]) -> Any:
     """explain's header: the file, then verdict, P(fake), confidence and duration, then the assessment."""
     from rich.console import Group
 
-    head = Text()
-    head.append(v["verdict"], style=VERDICT_STYLE.get(v["verdict"], ""))
+    head = verdict_text(v)
     head.append(f"   P(fake) {fmt_p(v.get('p_fake'), v.get('threshold'))}   confidence {v.get('confidence') or '-'}   "
                 f"{fmt_duration(v.get('duration_s'))}")
     lines = [Text(display_path(v["path"])), head, Text(assessment(v))]
@@ -215,11 +221,11 @@ PNG_CAVEAT = "Evidence, not proof: an automatic detector can be wrong in both di
 def png_header(ex: Any, model_sha256: str = "", file_sha256: str = "") -> list[str]:
     """The text lines above the PNG's panels: what the picture is of, the verdict line, warnings, the
     caveat and the hashes, so that the picture, shared alone, still says what it shows."""
-    from fakecheck.analysis.assessment import assessment, fmt_p
+    from fakecheck.analysis.assessment import assessment, fmt_p, headline
 
     v = ex.verdict
     row = v.to_dict(with_windows=False)
-    lines = [f"{display_path(v.path)}: {v.verdict}"
+    lines = [f"{display_path(v.path)}: {headline(row).word}"
              + (f"   P(fake) {fmt_p(v.p_fake, v.threshold)} (threshold {v.threshold:.2f}), {v.confidence} confidence"
                 if v.p_fake is not None else ""),
              assessment(row)]

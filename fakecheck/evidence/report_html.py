@@ -21,8 +21,8 @@ from urllib.parse import quote
 
 import numpy as np
 
+from fakecheck.analysis.assessment import NEUTRAL, clock, fmt_p, headline
 from fakecheck.analysis.assessment import assessment as assessment_line
-from fakecheck.analysis.assessment import clock, fmt_p
 from fakecheck.evidence.render import display_path
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ TIMELINE_POINTS = 2000  # P(fake) drawn as at most this many steps (the max of e
 CSP = ("default-src 'none'; img-src data:; media-src data:; style-src 'unsafe-inline'; "
        "script-src 'unsafe-inline'; base-uri 'none'; form-action 'none'")
 VERDICT_COLOUR = {"REAL": "#1b7a3a", "FAKE": "#b3261e", "PARTIAL": "#b35c00", "INCONCLUSIVE": "#8a6d00",
-                  "ERROR": "#7b1fa2"}
+                  "ERROR": "#7b1fa2", NEUTRAL: "#4a4a4a"}
 CAVEAT = ("An automatic detector can be wrong in both directions; weigh this report with where the recording "
           "came from, who is speaking, and other checks.")
 
@@ -46,6 +46,9 @@ body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
 h1 { font-size: 1.3em; margin: 0 0 4px; overflow-wrap: anywhere; }
 h2 { font-size: 1.05em; margin: 22px 0 6px; border-bottom: 1px solid #ddd; }
 .verdict { font-size: 2em; font-weight: 700; letter-spacing: .02em; }
+.verdict .detail { font-size: .5em; font-weight: 600; letter-spacing: 0; white-space: nowrap; }
+td.path { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .9em; word-break: keep-all;
+          overflow-wrap: normal; }
 .line { font-size: 1.1em; margin: 4px 0 8px; }
 .caveat { background: #fff8e1; border-left: 4px solid #e0a800; padding: 8px 12px; }
 .warn li { color: #8a4b00; }
@@ -233,8 +236,9 @@ def render(r: Report) -> str:
     v = ex.verdict
     row = v.to_dict(with_windows=False)
     name = v.path.rsplit("/", 1)[-1]
-    colour = VERDICT_COLOUR.get(v.verdict, "#333")
-    head = [f'<div class="verdict" style="color:{colour}">{esc(v.verdict)}</div>',
+    big = headline(row)
+    head = [f'<div class="verdict" id="headline" style="color:{VERDICT_COLOUR.get(big.tone, "#333")}">'
+            f'{esc(big.word)}' + (f' <span class="detail">{esc(big.detail)}</span>' if big.detail else "") + "</div>",
             f'<p class="line" id="assessment">{esc(assessment_line(row))}</p>']
     facts = []
     if v.p_fake is not None:
@@ -303,15 +307,28 @@ def _link(href: str, text: str) -> str:
     return f'<a href="{html.escape(quote(href), quote=True)}">{text}</a>' if href else text
 
 
-def index(entries: Sequence[tuple[str, dict[str, Any]]], command: str, created: str) -> str:
-    """The index of `scan --report-dir`: one row per file, linking its report (href, scan row)."""
-    rows = "".join(
-        f'<tr><td class="mono">{_link(href, esc(r["path"]))}</td>'
-        f'<td style="color:{VERDICT_COLOUR.get(r["verdict"], "#333")}"><strong>{esc(r["verdict"])}</strong></td>'
-        f'<td>{fmt_p(r.get("p_fake"), r.get("threshold"))}</td><td>{esc(assessment_line(r))}</td></tr>'
-        for href, r in entries)
+def breakable_path(path: str) -> str:
+    """An escaped path that wraps only after its separators: `<wbr>` after each / (issue 26: a name must not
+    break mid-word, as `h0077.w` / `av` did)."""
+    return "/<wbr>".join(esc(part) for part in path.split("/"))
+
+
+def index(entries: Sequence[tuple[str, dict[str, Any]]], command: str, created: str, limits: str = "") -> str:
+    """The index of `scan --report-dir`: one row per file, linking its report (href, scan row), with the
+    verdict's headline (the lean, in a neutral tone, at low confidence), P(fake), confidence and every warning;
+    `limits` is the model's limits line."""
+    def row_html(href: str, r: dict[str, Any]) -> str:
+        big = headline(r)
+        warnings = "; ".join(r.get("warnings") or []) or "-"
+        return (f'<tr><td class="path">{_link(href, breakable_path(r["path"]))}</td>'
+                f'<td style="color:{VERDICT_COLOUR.get(big.tone, "#333")}"><strong>{esc(big.word)}</strong></td>'
+                f'<td>{esc(r.get("confidence") or "-")}</td><td>{fmt_p(r.get("p_fake"), r.get("threshold"))}</td>'
+                f"<td>{esc(warnings)}</td><td>{esc(assessment_line(r))}</td></tr>")
+
+    rows = "".join(row_html(href, r) for href, r in entries)
+    limits_html = f'<p class="note" id="limits">{esc(limits)}</p>' if limits else ""
     body = (f"<h1>fakecheck evidence reports ({len(entries)} files)</h1>"
-            f'<p class="caveat"><strong>Evidence, not proof.</strong> {esc(CAVEAT)}</p>'
-            "<table><tr><th>file</th><th>verdict</th><th>P(fake)</th><th>assessment</th></tr>"
-            f"{rows}</table><p class=\"note\">{esc(command)} &middot; {esc(created)} (UTC)</p>")
+            f'<p class="caveat"><strong>Evidence, not proof.</strong> {esc(CAVEAT)}</p>{limits_html}'
+            "<table><tr><th>file</th><th>verdict</th><th>confidence</th><th>P(fake)</th><th>warnings</th>"
+            f"<th>assessment</th></tr>{rows}</table><p class=\"note\">{esc(command)} &middot; {esc(created)} (UTC)</p>")
     return page("fakecheck evidence reports", body)
