@@ -189,6 +189,7 @@ def test_a_path_label_csv_trains(tmp_path):
     result = quick_cli(man, "--out", out)
     assert result.exit_code == 0, result.output
     assert "stratified" in load(out).provenance["val_kind"]
+    assert not out.with_name("m.pt.state").exists()  # a finished run leaves no resumable state behind (issue 26)
 
 
 def test_auto_split_groups_by_speaker_and_keeps_source_splits_when_usable():

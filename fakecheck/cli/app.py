@@ -67,8 +67,42 @@ for command in (scan.scan, train.train, evaluate.evaluate, explain.explain, repo
     app.command()(command)
 
 
+GLOBAL_FLAGS = ("--debug",)
+GLOBAL_VALUED = ("--threads", "--precision")  # global options that take a value
+
+
+def hoist_global_options(args: list[str], commands: set[str]) -> list[str]:
+    """`fakecheck scan x --precision fp32` read as `fakecheck --precision fp32 scan x`: global options written
+    after the subcommand move before it, where click looks for them (issue 26).  Nothing after `--` moves."""
+    i = 0
+    while i < len(args) and args[i] not in commands:
+        i += 2 if args[i] in GLOBAL_VALUED else 1
+    if i >= len(args):
+        return args
+    moved: list[str] = []
+    kept: list[str] = []
+    rest = args[i + 1:]
+    j = 0
+    while j < len(rest):
+        name = rest[j].split("=", 1)[0]
+        if rest[j] == "--":
+            kept += rest[j:]
+            break
+        if name in GLOBAL_FLAGS or (name in GLOBAL_VALUED and "=" in rest[j]):
+            moved.append(rest[j])
+        elif name in GLOBAL_VALUED and j + 1 < len(rest):
+            moved += rest[j: j + 2]
+            j += 1
+        else:
+            kept.append(rest[j])
+        j += 1
+    return args[:i] + moved + [args[i]] + kept
+
+
 def main() -> None:
     """Console-script entry point: unexpected errors print one line unless --debug."""
+    commands = {c.name or c.callback.__name__ for c in app.registered_commands if c.callback}
+    sys.argv[1:] = hoist_global_options(sys.argv[1:], commands)
     try:
         app()
     except SystemExit:

@@ -13,6 +13,9 @@ from fakecheck.cli.exits import fail
 if TYPE_CHECKING:
     from rich.console import Console
 
+# int8 moved the bundled model's validation EER or flipped verdicts past the accuracy rule (README, Performance)
+INT8_CAVEAT = ("note: --precision int8 failed fakecheck's accuracy rule with the bundled model: scores can differ "
+               "from fp32 enough to flip verdicts near the threshold")
 state: dict[str, Any] = {"debug": False}  # set by the global options (app.main_callback)
 
 
@@ -27,6 +30,8 @@ def load_detector(model: Path | None, device: str | None, threshold: float | Non
         raise fail(str(exc)) from None
     if notice := unverified_notice(det.checkpoint):
         consoles()[1].print(notice, markup=False, highlight=False)
+    if det.precision == "int8":
+        consoles()[1].print(INT8_CAVEAT, markup=False, highlight=False)
     return det
 
 

@@ -15,7 +15,7 @@ BOOTSTRAP_RESAMPLES = 1000  # = metrics.BOOTSTRAP_RESAMPLES (tests/test_evaluate
 
 
 def evaluate(
-    data: Annotated[Path | None, typer.Argument(help="Labelled data in any layout `train` reads (or give --score-file and --key).")] = None,
+    data: Annotated[Path | None, typer.Argument(metavar="DATA", help="Labelled data in any layout `train` reads (or give --score-file and --key).")] = None,
     model: Annotated[Path | None, typer.Option("--model", help="Checkpoint (default: the bundled model).")] = None,
     score_file: Annotated[Path | None, typer.Option("--score-file", help="Evaluate an existing 'trial score' file (e.g. AASIST's) instead of a model.")] = None,
     key: Annotated[Path | None, typer.Option("--key", help="The key of --score-file: 'trial label [system]' lines or an ASVspoof 2019/2021/5 protocol.")] = None,

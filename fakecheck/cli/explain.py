@@ -14,7 +14,7 @@ from fakecheck.cli.exits import EXIT_FAKE, EXIT_INPUT_ERROR, EXIT_OK, EXIT_WRITE
 
 
 def explain(
-    file: Annotated[Path, typer.Argument(help="One audio file.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="One audio file.")],
     mode: Annotated[str, typer.Option("--mode", help="rollout, last, layer:N or occlusion.")] = "rollout",
     heads: Annotated[bool, typer.Option("--heads", help="One heatmap row per attention head.")] = False,
     width: Annotated[int, typer.Option("--width", min=0, help="Total line width in characters (default: the terminal's).")] = 0,
@@ -23,7 +23,7 @@ def explain(
     model: Annotated[Path | None, typer.Option("--model", help="Checkpoint (default: the bundled model).")] = None,
     device: Annotated[str | None, typer.Option("--device")] = None,
 ) -> None:
-    """Show where the evidence lies in time: P(fake) per 40 ms, fake segments, attention, energy."""
+    """Show where the evidence lies in time: P(fake) over time, fake segments, attention, energy."""
     import json
 
     from fakecheck.analysis import explain as ex
@@ -62,6 +62,7 @@ def explain(
             except OSError:  # unreadable: its ERROR verdict has no picture anyway (ValueError below)
                 file_sha = ""
             render.explanation_png(result, png, det.checkpoint.sha256, file_sha)
+            consoles()[1].print(f"picture written to {render.display_path(str(png))}", markup=False, highlight=False)
         except ImportError as exc:
             raise fail(str(exc)) from None
         except ValueError as exc:  # an ERROR/empty result has no picture; the verdict still prints

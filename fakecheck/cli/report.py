@@ -48,7 +48,7 @@ def write_text(path: Path, text: str) -> None:
 
 
 def report(
-    file: Annotated[Path, typer.Argument(help="One audio file.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="One audio file.")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Where to write the HTML (default: FILE's name + .report.html, here).")] = None,
     mode: Annotated[str, typer.Option("--mode", help="Attention view: rollout, last or layer:N (occlusion is slow).")] = "rollout",
     model: Annotated[Path | None, typer.Option("--model", help="Checkpoint (default: the bundled model).")] = None,

@@ -32,7 +32,7 @@ def _parse_shard(shard: str | None) -> tuple[int, int] | None:
 
 
 def scan(
-    paths: Annotated[list[Path], typer.Argument(help="Audio files and/or folders (searched recursively).")],
+    paths: Annotated[list[Path], typer.Argument(metavar="PATHS", help="Audio files and/or folders (searched recursively).")],
     csv: Annotated[str | None, typer.Option("--csv", help="Write a CSV row per input to FILE.")] = None,
     json_out: Annotated[str | None, typer.Option("--json", help="Write one JSON document to FILE, or - for stdout.")] = None,
     jsonl: Annotated[str | None, typer.Option("--jsonl", help="Stream one JSON object per line to FILE or -.")] = None,

@@ -20,7 +20,7 @@ DEFAULT_ENCODER_BLOCKS = 4  # = the shipped model's (models/MODEL_CARD.md); chos
 
 
 def train(
-    data: Annotated[list[Path], typer.Argument(help="Training data: folders, CSV manifests or ASVspoof/ITW/WaveFake/FoR layouts.")],
+    data: Annotated[list[Path], typer.Argument(metavar="DATA", help="Training data: folders, CSV manifests or ASVspoof/ITW/WaveFake/FoR layouts.")],
     out: Annotated[Path, typer.Option("--out", help="Where to write the best checkpoint (.pt).")],
     epochs: Annotated[int, typer.Option("--epochs", min=1)] = 30,
     seed: Annotated[int, typer.Option("--seed")] = 0,
@@ -118,6 +118,8 @@ def train(
         if torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
     if rank == 0:
+        # The run finished: its resumable state (~90 MB) has nothing left to resume.
+        out.with_name(out.name + ".state").unlink(missing_ok=True)
         m = ckpt.metrics
         err.print(f"best validation EER {m.get('eer', float('nan')):.2%}, minDCF {m.get('min_dcf', float('nan')):.3f}"
                   f" -> {out}", markup=False)
@@ -167,7 +169,7 @@ def _train_hook(err: Console) -> Any:
         elif kind == "epoch":
             mark = " *" if e["improved"] else ""
             err.print(f"epoch {e['epoch']}: loss {e['train_loss']:.3f}, val EER {e['val_eer']:.2%}, "
-                      f"{e['epoch_seconds']:.0f} s{mark}", markup=False)
+                      f"{e['epoch_seconds'] + e.get('val_seconds', 0.0):.0f} s{mark}", markup=False)
         elif kind == "resumed":
             err.print(f"resuming at epoch {e['epoch']}" + (f", step {e['step'] + 1}" if e.get('step') else ""), markup=False)
     return hook

@@ -466,7 +466,7 @@ def plot_det(bona: ArrayLike, spoof: ArrayLike, path: str | os.PathLike[str], ti
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as exc:
-        raise ImportError("the --plot option needs matplotlib: pip install 'fakecheck[plot]'") from exc
+        raise ImportError("the --plot option needs matplotlib: pip install matplotlib") from exc
 
     frr, far, _ = det_curve(bona, spoof)
     eer, _ = compute_eer(bona, spoof)

@@ -70,12 +70,13 @@ def sign_hint(eer: float, auc: float, score_file: bool, higher_is_spoof: bool) -
     """A hint when the scores rank the classes the wrong way round; "" otherwise."""
     if not (eer > SIGN_HINT_EER or auc < SIGN_HINT_AUC):
         return ""
-    figures = f"EER {eer:.1%} and AUC {auc:.2f}"
+    worse = [f"EER {eer:.1%}"] * (eer > SIGN_HINT_EER) + [f"AUC {auc:.2f}"] * (auc < SIGN_HINT_AUC)
+    figures = f"{' and '.join(worse)} {'are' if len(worse) > 1 else 'is'}"  # only the figures that are
     if score_file:
         flip = "without --higher-is-spoof" if higher_is_spoof else "with --higher-is-spoof"
-        return (f"hint: {figures} are worse than chance: the scores may have the opposite sign; "
+        return (f"hint: {figures} worse than chance: the scores may have the opposite sign; "
                 f"try again {flip}")
-    return (f"hint: {figures} are worse than chance: the model ranks these classes the wrong way round "
+    return (f"hint: {figures} worse than chance: the model ranks these classes the wrong way round "
             "(are the labels swapped, or is the data far from what the model was trained on?)")
 
 

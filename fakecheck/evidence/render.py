@@ -75,7 +75,8 @@ def summary_line(counts: dict[str, int], wall_s: float, audio_s: float, skipped:
     speed = f"{audio_s / wall_s:.0f}x real time" if wall_s > 0 else "-"
     extra = f", {skipped} non-audio skipped" if skipped else ""
     total = sum(counts.values())
-    return f"{total} files: {', '.join(parts)}{extra} | {wall_s:.1f} s wall, {audio_s:.0f} s audio, {speed}"
+    files = "file" if total == 1 else "files"
+    return f"{total} {files}: {', '.join(parts)}{extra} | {wall_s:.1f} s wall, {audio_s:.0f} s audio, {speed}"
 
 
 def ramp_char(v: float) -> str:
@@ -246,7 +247,7 @@ def explanation_png(ex: Any, path: Any, model_sha256: str = "", file_sha256: str
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ImportError("--png needs matplotlib: pip install 'fakecheck[plot]'") from None
+        raise ImportError("--png needs matplotlib: pip install matplotlib") from None
     import numpy as np
 
     n = ex.attention.size

@@ -428,7 +428,8 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
             val_loss = float(F.binary_cross_entropy_with_logits(s_ok, y_ok))
             record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else math.nan,
                       "val_eer": eer, "val_loss": val_loss,
-                      "epoch_seconds": train_seconds, "lr": opt.param_groups[0]["lr"]}
+                      "epoch_seconds": train_seconds, "val_seconds": time.time() - t_epoch - train_seconds,
+                      "lr": opt.param_groups[0]["lr"]}
             history.append(record)
             # Ties in EER are common on small validation sets (EER 0 early on); break them by loss.
             improved = eer < best_eer or (eer == best_eer and val_loss < best_loss)
