@@ -78,7 +78,7 @@ def test_real_with_segments_says_real_overall_but():
 def test_short_files_give_seconds_and_many_segments_are_counted():
     assert segments_phrase([(0.0, 3.6)], 4.0) == "3.6 s at 0.0-3.6 s"
     many = segments_phrase([(i * 10.0, i * 10.0 + 2) for i in range(5)], 90.0)
-    assert many.endswith("(+2 more)") and "in 5 stretches" in many
+    assert many.endswith("(+2 more, 4.0 s)") and "in 5 stretches" in many  # the rest, with their total length
 
 
 def test_warnings_follow_and_low_confidence_gives_a_reason():
@@ -90,3 +90,48 @@ def test_warnings_follow_and_low_confidence_gives_a_reason():
 def test_speech_reason_reads_the_same_at_any_amount():
     assert speech_reason(0.0) == "no speech found (0.0 s of speech; 1 s needed)"
     assert speech_reason(0.84) == "too little speech (0.8 s of speech; 1 s needed)"
+
+
+def test_every_warning_is_in_the_line_shortest_first():
+    from fakecheck.analysis.assessment import assessment
+
+    warns = ["heavily compressed: codec traces (about 18 kbit/s)", "noisy: speech only 3 dB above the background",
+             "short: 2.4 s of speech"]
+    for verdict, conf in (("REAL", "low"), ("FAKE", "high"), ("PARTIAL", "medium")):
+        row = {"verdict": verdict, "confidence": conf, "warnings": warns, "p_fake": 0.6, "threshold": 0.5,
+               "fake_segments": [[1.0, 3.0]] if verdict == "PARTIAL" else [], "duration_s": 10.0}
+        line = assessment(row)
+        places = [line.index(w) for w in sorted(warns, key=len)]
+        assert places == sorted(places), line  # all three, shortest first
+
+
+def test_one_time_format_per_file():
+    from fakecheck.evidence.render import fmt_duration, fmt_segments
+
+    long_row = {"duration_s": 600.0, "fake_segments": [[246.0, 250.1], [452.3, 455.0]]}
+    assert fmt_duration(600.0) == "10:00" and fmt_duration(3725.0) == "1:02:05" and fmt_duration(42.0) == "42.0 s"
+    assert fmt_segments(long_row) == "4:06-4:10, 7:32-7:35"
+    assert fmt_segments({"duration_s": 12.0, "fake_segments": [[1.25, 3.5]]}) == "1.2-3.5 s"
+
+
+def test_the_line_names_the_longest_stretches_first_and_counts_the_rest():
+    segs = [[10.0, 11.0], [60.0, 66.0], [120.0, 121.5], [200.0, 203.0], [300.0, 300.7]]
+    phrase = segments_phrase(segs, 600.0)
+    assert phrase.startswith("12 s in 5 stretches: 1:00-1:06, 3:20-3:23, 2:00-2:02")
+    assert phrase.endswith("(+2 more, 1.7 s)")
+    assert "more" not in segments_phrase(segs[:3], 600.0)
+
+
+def test_stretches_closer_than_a_timeline_step_merge():
+    import numpy as np
+
+    from fakecheck.analysis.segments import MERGE_GAP_S, find_segments, merge_gap
+
+    token_s = 0.04
+    p = np.zeros(400)
+    p[50:150] = 0.9  # 2.0-6.0 s
+    p[163:250] = 0.9  # 6.52-10.0 s: 0.52 s later
+    speech = np.ones(400, dtype=bool)
+    assert len(find_segments(p, speech, token_s, 0.5)) == 2  # the token-level gap alone keeps them apart
+    assert merge_gap(0.04) == MERGE_GAP_S and merge_gap(2.0) == 2.0
+    assert find_segments(p, speech, token_s, 0.5, merge_gap_s=merge_gap(2.0)) == [(2.0, 10.0)]

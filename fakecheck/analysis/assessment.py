@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-SEGMENTS_NAMED = 3  # stretches named in one line; the rest are counted
+SEGMENTS_NAMED = 3  # stretches named in one line, the longest; the rest are counted with their total length
+LONG_FILE_S = 60.0  # files this long or longer give every time as m:ss; shorter ones in seconds
 P_DECIMALS = 3
 NEUTRAL = "neutral"  # the tone of a low-confidence headline: no red or green for a lean (issue 26)
 SEPARATOR = " · "
@@ -75,16 +76,29 @@ def fmt_seconds(s: float) -> str:
     return f"{s:.0f} s" if s >= 10 else f"{s:.1f} s"
 
 
+def is_long(duration_s: float | None) -> bool:
+    """A file of a minute or more: every time of it is m:ss (h:mm:ss past an hour); shorter, seconds."""
+    return (duration_s or 0.0) >= LONG_FILE_S
+
+
 def segments_phrase(segments: Sequence[Sequence[float]], duration_s: float | None) -> str:
-    """'26 s at 4:46-5:12', or '30 s in 2 stretches: 4:46-5:12, 5:16-5:20' (the first SEGMENTS_NAMED named)."""
-    long = (duration_s or 0.0) >= 60
+    """'26 s at 4:46-5:12', or '30 s in 2 stretches: 4:46-5:12, 5:16-5:20': the longest SEGMENTS_NAMED stretches
+    named, longest first; past that count, '(+N more, S s)' says how many and how long the others are."""
+    long = is_long(duration_s)
     total = sum(b - a for a, b in segments)
     if len(segments) == 1:
         a, b = segments[0]
         return f"{fmt_seconds(total)} at {span(a, b, long)}"
-    named = ", ".join(span(a, b, long) for a, b in segments[:SEGMENTS_NAMED])
-    more = f" (+{len(segments) - SEGMENTS_NAMED} more)" if len(segments) > SEGMENTS_NAMED else ""
+    longest = sorted(segments, key=lambda s: (-(s[1] - s[0]), s[0]))
+    named = ", ".join(span(a, b, long) for a, b in longest[:SEGMENTS_NAMED])
+    rest = longest[SEGMENTS_NAMED:]
+    more = f" (+{len(rest)} more, {fmt_seconds(sum(b - a for a, b in rest))})" if rest else ""
     return f"{fmt_seconds(total)} in {len(segments)} stretches: {named}{more}"
+
+
+def warnings_phrase(warnings: Sequence[str]) -> str:
+    """Every warning, shortest first, none dropped (issue 26: the one line people read hid the second one)."""
+    return "; ".join(sorted(warnings, key=lambda w: (len(w), w)))
 
 
 def assessment(row: dict[str, Any]) -> str:
@@ -97,13 +111,14 @@ def assessment(row: dict[str, Any]) -> str:
     segs = row.get("fake_segments") or []
     found = segments_phrase(segs, row.get("duration_s")) if segs else ""
     look = "looks" if len(segs) == 1 else "look"
-    why = warns[0] if warns else "the score is close to the threshold"
+    said = warnings_phrase(warns)
+    why = said or "the score is close to the threshold"
     if verdict == "PARTIAL":
         text = f"partly synthetic: {found} {look} synthetic ({conf} confidence)"
-        return text + (f"; {warns[0]}" if warns else "")
+        return text + (f"; {said}" if warns else "")
     lean = "synthetic" if verdict == "FAKE" else "genuine"
     head = f"unsure, leans {lean}: {why}" if conf == "low" else f"likely {lean} ({conf} confidence)"
-    tail = f"; {warns[0]}" if warns and conf != "low" else ""
+    tail = f"; {said}" if warns and conf != "low" else ""
     if verdict == "REAL" and segs:
         # A listed segment must never sit beside a plain REAL: say it, and why it did not make PARTIAL.
         return f"REAL overall, but {found} {look} synthetic (too weak or short for PARTIAL); {head}{tail}"

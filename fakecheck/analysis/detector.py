@@ -46,7 +46,7 @@ from fakecheck.analysis.verdict import (  # noqa: F401  (re-exported: the public
     speech_reason,
 )
 from fakecheck.audio import conditions
-from fakecheck.audio.constants import MIN_SAMPLES, SAMPLE_RATE
+from fakecheck.audio.constants import MIN_SAMPLES, SAMPLE_RATE, WINDOW_HOP_SECONDS  # the step without a token head
 from fakecheck.audio.decode import AudioLoadError, _short
 from fakecheck.audio.windows import Window
 from fakecheck.model import precision as precisions
@@ -430,7 +430,9 @@ class Detector:
         clip_score = float(np.mean([s for _, s in speech]))
         p = float(self.p_fake(clip_score))
         worst = max(speech, key=lambda x: x[1])[0]
-        found = segments.find_segments(timeline.p_fake, timeline.speech, timeline.token_s, self.threshold)
+        step_s = timeline.token_s if self.model.cfg.token_head else WINDOW_HOP_SECONDS
+        found = segments.find_segments(timeline.p_fake, timeline.speech, timeline.token_s, self.threshold,
+                                       merge_gap_s=segments.merge_gap(step_s))
         means = [(a, b, segments.mean_p(timeline.p_fake, timeline.speech, a, b, timeline.token_s)) for a, b in found]
         verdict, conf = decide(p, self.threshold, means, len(warned))
         return Verdict(verdict=verdict, p_fake=p, score=clip_score, confidence=conf, warnings=warned,

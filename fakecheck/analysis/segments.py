@@ -79,6 +79,13 @@ def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.nonzero(edges == 1)[0].tolist(), np.nonzero(edges == -1)[0].tolist(), strict=True))
 
 
+def merge_gap(step_s: float) -> float:
+    """The gap under which two runs are one stretch: MERGE_GAP_S, or one step of the timeline when that is longer.
+    Without a token head a step is a window hop (2 s), and runs closer than that are the same evidence (issue 26:
+    "4:06-4:10, 4:10-4:12" read like a typo)."""
+    return max(MERGE_GAP_S, step_s)
+
+
 def find_segments(p_fake: np.ndarray, speech: np.ndarray, token_s: float, threshold: float,
                   min_segment_s: float = MIN_SEGMENT_S, merge_gap_s: float = MERGE_GAP_S,
                   confidence: float = SEGMENT_CONFIDENCE, smooth: int = SMOOTH_TOKENS) -> list[tuple[float, float]]:

@@ -9,7 +9,15 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from fakecheck.analysis.assessment import NEUTRAL, assessment, fmt_p, headline  # noqa: F401  (renderers and tests use them from here)
+from fakecheck.analysis.assessment import (  # noqa: F401  (renderers and tests use them from here)
+    NEUTRAL,
+    assessment,
+    clock,
+    fmt_p,
+    headline,
+    is_long,
+    span,
+)
 
 VERDICT_STYLE = {"REAL": "bold green", "FAKE": "bold red", "PARTIAL": "bold dark_orange", "INCONCLUSIVE": "bold yellow",
                  "ERROR": "bold magenta"}
@@ -24,18 +32,21 @@ def display_path(path: str) -> str:
 
 
 def fmt_segments(row: dict[str, Any]) -> str:
-    """'3.2-6.1 s, 9.0-9.8 s (+2)', or '-' without fake segments."""
+    """'3.2-6.1 s, 9.0-9.8 s (+2)' in a short file, '4:06-4:12, 7:30-7:33' in a file of a minute or more (the
+    file's one time format), or '-' without fake segments."""
     segs = row.get("fake_segments") or []
     if not segs:
         return "-"
-    shown = ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in segs[:SEGMENTS_SHOWN])
+    long = is_long(row.get("duration_s"))
+    shown = ", ".join(span(a, b, long) for a, b in segs[:SEGMENTS_SHOWN])
     return shown + (f" (+{len(segs) - SEGMENTS_SHOWN})" if len(segs) > SEGMENTS_SHOWN else "")
 
 
 def fmt_duration(d: float | None) -> str:
+    """Seconds with one decimal under a minute; m:ss from a minute, h:mm:ss past an hour (one format per file)."""
     if d is None:
         return "-"
-    return f"{d:.1f} s" if d < 600 else f"{int(d // 3600)}:{int(d % 3600 // 60):02d}:{int(d % 60):02d}"
+    return f"{d:.1f} s" if not is_long(d) else clock(d, True)
 
 
 def scan_table(rows: Sequence[dict[str, Any]]) -> Table:

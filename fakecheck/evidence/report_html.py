@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from fakecheck.analysis.assessment import NEUTRAL, clock, fmt_p, headline
+from fakecheck.analysis.assessment import NEUTRAL, clock, fmt_p, fmt_seconds, headline, is_long, span
 from fakecheck.analysis.assessment import assessment as assessment_line
 from fakecheck.evidence.render import display_path
 
@@ -270,8 +270,9 @@ def render(r: Report) -> str:
         from fakecheck.analysis.segments import mean_p
 
         tl = v.timeline
+        long = is_long(v.duration_s)
         seg_rows = "".join(
-            f"<tr><td>{a:.1f}-{b:.1f} s</td><td>{b - a:.1f} s</td>"
+            f"<tr><td>{span(a, b, long)}</td><td>{fmt_seconds(b - a)}</td>"
             f"<td>{mean_p(tl.p_fake, tl.speech, a, b, tl.token_s):.2f}</td>"
             f'<td><button class="seek" data-t="{a:.2f}">play</button></td></tr>' for a, b in v.fake_segments)
         body.append("<h2>Fake segments</h2><p class=\"note\">Stretches of speech whose P(fake) is at or above the "
