@@ -145,3 +145,29 @@ def test_player_embeds_the_original_when_small_and_playable_else_an_opus_copy(tm
     monkeypatch.setattr(report, "EMBED_ORIGINAL_MAX_BYTES", 1000)
     mime, data, note = report.player_audio(wav, "WAV (PCM_16)", x)
     assert mime == "audio/ogg" and len(data) < wav.stat().st_size and "larger than" in note
+
+
+def test_redact_leaves_out_folders_and_the_command_and_keeps_the_evidence(made, tmp_path):
+    """report --redact and scan --report-dir --redact (issue 26): a report a journalist can publish."""
+    secret = tmp_path / "sources-do-not-publish" / "interview"
+    secret.mkdir(parents=True)
+    clip = secret / "call.wav"
+    sf.write(clip, speechlike(6.0), SR)
+    out = tmp_path / "shared.html"
+    r = CliRunner().invoke(cli.app, ["report", str(clip), "-o", str(out), "--model", str(made["model"]), "--redact"])
+    assert r.exit_code in (0, 1), r.output
+    page = out.read_text(encoding="utf-8")
+    assert "sources-do-not-publish" not in page and str(out) not in page  # no folder, no -o path (the command)
+    assert "call.wav" in page and "(left out: --redact)" in page
+    assert hashlib.sha256(clip.read_bytes()).hexdigest() in page  # the evidence stays
+    assert hashlib.sha256(made["model"].read_bytes()).hexdigest() in page
+    reports = tmp_path / "reports"
+    r = CliRunner().invoke(cli.app, ["scan", str(secret), "--model", str(made["model"]), "--report-dir", str(reports),
+                                     "--redact"])
+    assert r.exit_code in (0, 1), r.output
+    for html_file in reports.glob("*.html"):
+        text = html_file.read_text(encoding="utf-8")
+        assert "sources-do-not-publish" not in text, html_file.name
+        assert "call.wav" in text
+    plain = CliRunner().invoke(cli.app, ["report", str(clip), "-o", str(out), "--model", str(made["model"])])
+    assert plain.exit_code in (0, 1) and "sources-do-not-publish" in out.read_text(encoding="utf-8")  # the default

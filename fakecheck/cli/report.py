@@ -53,6 +53,7 @@ def report(
     mode: Annotated[str, typer.Option("--mode", help="Attention view: rollout, last or layer:N (occlusion is slow).")] = "rollout",
     model: Annotated[Path | None, typer.Option("--model", help="Checkpoint (default: the bundled model).")] = None,
     device: Annotated[str | None, typer.Option("--device")] = None,
+    redact: Annotated[bool, typer.Option("--redact", help="Leave out local folders and the command, for sharing; keep the file's name, hashes, model and results.")] = False,
 ) -> None:
     """Write a self-contained HTML evidence report for one file: verdict, player, timeline, hashes."""
 
@@ -77,6 +78,7 @@ def report(
     _, err = consoles()
     err.print(render.limits_line(det.checkpoint.metrics), markup=False, highlight=False, soft_wrap=True)
     r = rep.build(det, file, command_line(), mode)
+    r = rep.redact(r) if redact else r
     try:
         write_text(target, report_html.render(r))
     except OSError as exc:
@@ -95,7 +97,7 @@ def check_report_dir(folder: Path) -> None:
         raise PermissionError(13, "Permission denied")
 
 
-def write_scan_reports(det: Any, rows: Sequence[dict[str, Any]], folder: Path) -> int:
+def write_scan_reports(det: Any, rows: Sequence[dict[str, Any]], folder: Path, redact: bool = False) -> int:
     """One report per scanned row (in scan order) and index.html; returns the number written.
 
     Each report runs the file through the explanation once more (attention is not part of a scan)."""
@@ -109,9 +111,10 @@ def write_scan_reports(det: Any, rows: Sequence[dict[str, Any]], folder: Path) -
     entries: list[tuple[str, dict[str, Any]]] = []
     for i, row in enumerate(rows, 1):
         name = report_name(i, row["path"])
-        write_text(folder / name, report_html.render(rep.build(det, row["path"], command)))
+        r = rep.build(det, row["path"], command)
+        write_text(folder / name, report_html.render(rep.redact(r) if redact else r))
         entries.append((name, row))
     created = datetime.now(UTC).replace(microsecond=0).isoformat()
     limits = limits_line(det.checkpoint.metrics).removeprefix("note: ")
-    write_text(folder / INDEX_NAME, report_html.index(entries, command, created, limits))
+    write_text(folder / INDEX_NAME, report_html.index(entries, command, created, limits, redacted=redact))
     return len(entries)

@@ -49,6 +49,7 @@ def scan(
     report_dir: Annotated[Path | None, typer.Option("--report-dir", help="Write an HTML evidence report per file, and index.html, to DIR.")] = None,
     ray: Annotated[bool, typer.Option("--ray", help="Score on Ray (pip install \"fakecheck[ray]\"): the cluster in RAY_ADDRESS, else a local one. Inputs may be s3://, gs://... URIs.")] = False,
     ray_address: Annotated[str | None, typer.Option("--ray-address", metavar="ADDRESS", help="--ray on this cluster: ray://head:10001, or auto for one running here.")] = None,
+    redact: Annotated[bool, typer.Option("--redact", help="With --report-dir: leave local folders and the command out of the reports and the index.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue a killed scan: skip the files whose rows --csv/--jsonl already hold, and append the rest.")] = False,
 ) -> None:
     """Scan audio files and folders; print a verdict per file."""
@@ -160,7 +161,7 @@ def scan(
         raise fail(str(exc), EXIT_WRITE_ERROR) from None
     if report_dir and code == EXIT_OK:
         try:
-            n = commands_report.write_scan_reports(det, rows, report_dir)
+            n = commands_report.write_scan_reports(det, rows, report_dir, redact=redact)
         except OSError as exc:
             raise fail(f"writing reports to {report_dir} failed: {exc.strerror}", EXIT_WRITE_ERROR) from None
         if not quiet:

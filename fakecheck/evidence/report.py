@@ -12,6 +12,7 @@ SHA-256 shown is always the original file's).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import os
@@ -74,6 +75,23 @@ class Report:
     attention_png: bytes = b""
     attention_rows: tuple[str, ...] = ()  # labels of attention_png's rows, top to bottom
     timeline_step: str = "per 40 ms token"  # what one step of the P(fake) timeline is (timeline_step())
+
+
+REDACTED_COMMAND = "(left out: --redact)"
+
+
+def file_name(path: str) -> str:
+    """The last part of a path, whichever separator it uses: what a redacted report keeps of where a file was."""
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def redact(r: Report) -> Report:
+    """The report with its local paths (folders) and the command left out, for sharing (issue 26): the file's
+    name, its hashes, the model and every result stay."""
+    v = r.explanation.verdict
+    ex = dataclasses.replace(r.explanation, verdict=dataclasses.replace(v, path=file_name(v.path)))
+    facts = dataclasses.replace(r.facts, path=file_name(r.facts.path)) if r.facts else None
+    return dataclasses.replace(r, explanation=ex, facts=facts, command=REDACTED_COMMAND)
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:

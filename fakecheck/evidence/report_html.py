@@ -314,10 +314,16 @@ def breakable_path(path: str) -> str:
     return "/<wbr>".join(esc(part) for part in path.split("/"))
 
 
-def index(entries: Sequence[tuple[str, dict[str, Any]]], command: str, created: str, limits: str = "") -> str:
+def index(entries: Sequence[tuple[str, dict[str, Any]]], command: str, created: str, limits: str = "",
+          redacted: bool = False) -> str:
     """The index of `scan --report-dir`: one row per file, linking its report (href, scan row), with the
     verdict's headline (the lean, in a neutral tone, at low confidence), P(fake), confidence and every warning;
-    `limits` is the model's limits line."""
+    `limits` is the model's limits line.  `redacted`: file names without their folders, and no command."""
+    from fakecheck.evidence.report import REDACTED_COMMAND, file_name
+
+    if redacted:
+        entries = [(href, {**r, "path": file_name(r["path"])}) for href, r in entries]
+        command = REDACTED_COMMAND
     def row_html(href: str, r: dict[str, Any]) -> str:
         big = headline(r)
         warnings = "; ".join(r.get("warnings") or []) or "-"
