@@ -12,7 +12,8 @@ from fakecheck.model.checkpoint import load
 from fakecheck.model.transformer import SpoofTransformer
 from fakecheck.training import train
 
-DOC = (Path(__file__).resolve().parents[1] / "docs" / "how-it-works.md").read_text(encoding="utf-8")
+ROOT = Path(__file__).resolve().parents[1]
+DOC = (ROOT / "docs" / "how-it-works.md").read_text(encoding="utf-8")
 
 
 def table_value(name: str) -> str:
@@ -59,3 +60,37 @@ def test_defaults_are_what_the_doc_describes():
     assert fcfg == ck.features
     assert f"`encoder_blocks` | {bundled.encoder_blocks} |" in DOC
     assert f"{sum(p.numel() for p in ck.model.encoder_parameters()):,} in the fine-tuned Whisper blocks" in DOC
+
+
+def test_the_readme_quotes_the_bundled_checkpoints_eer():
+    """One EER (issue 26): the README's figure is the one the checkpoint records, which the note, info and the
+    report print."""
+    import re
+
+    from fakecheck.evidence.render import limits_line
+    from fakecheck.model.checkpoint import bundled_model_path, load
+
+    ck = load(bundled_model_path())
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quoted = {float(x) for x in re.findall(r"validation EER is (\d+\.\d)%", readme)}
+    quoted |= {float(x) for x in re.findall(r"\*\*EER (\d+\.\d)%\*\* on [\d,]+ clips", readme)}
+    assert quoted == {round(100 * ck.metrics["eer"], 1)}, quoted
+    n = ck.metrics["n_bonafide"] + ck.metrics["n_spoof"]
+    assert f"on {n:,} clips" in readme
+    assert f"{ck.metrics['eer']:.0%} equal error rate on held-out generators" in limits_line(ck.metrics,
+                                                                                            ck.provenance)
+
+
+def test_a_random_split_is_not_called_held_out_generators():
+    from fakecheck.evidence.render import limits_line
+    from fakecheck.evidence.report import known_limits
+    from fakecheck.model.checkpoint import held_out_generators
+
+    random_split = {"val_kind": "stratified by class, 20% of each class held out at random, grouped by file; "
+                                "validation shares sources and generators with training"}
+    assert held_out_generators(random_split) is False
+    line = limits_line({"eer": 0.25}, random_split)
+    assert "held-out generators" not in line and "shares generators with training" in line
+    assert "says nothing about new kinds" in known_limits({"eer": 0.25}, random_split)[0]
+    assert held_out_generators({"held_out_generators": True, "val_kind": "anything"}) is True
+    assert "on its validation data" in limits_line({"eer": 0.3}, {})

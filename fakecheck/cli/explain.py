@@ -43,7 +43,7 @@ def explain(
         raise fail(str(exc)) from None
     result = ex.explain_file(det, file, mode)
     if json_out != "-":
-        err.print(render.limits_line(det.checkpoint.metrics), markup=False, highlight=False, soft_wrap=True)
+        err.print(render.limits_line(det.checkpoint.metrics, det.checkpoint.provenance), markup=False, highlight=False, soft_wrap=True)
     if json_out:
         text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
         if json_out == "-":

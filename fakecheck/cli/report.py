@@ -76,7 +76,7 @@ def report(
     except ValueError as exc:
         raise fail(str(exc)) from None
     _, err = consoles()
-    err.print(render.limits_line(det.checkpoint.metrics), markup=False, highlight=False, soft_wrap=True)
+    err.print(render.limits_line(det.checkpoint.metrics, det.checkpoint.provenance), markup=False, highlight=False, soft_wrap=True)
     r = rep.build(det, file, command_line(), mode)
     r = rep.redact(r) if redact else r
     try:
@@ -115,6 +115,6 @@ def write_scan_reports(det: Any, rows: Sequence[dict[str, Any]], folder: Path, r
         write_text(folder / name, report_html.render(rep.redact(r) if redact else r))
         entries.append((name, row))
     created = datetime.now(UTC).replace(microsecond=0).isoformat()
-    limits = limits_line(det.checkpoint.metrics).removeprefix("note: ")
+    limits = limits_line(det.checkpoint.metrics, det.checkpoint.provenance).removeprefix("note: ")
     write_text(folder / INDEX_NAME, report_html.index(entries, command, created, limits, redacted=redact))
     return len(entries)

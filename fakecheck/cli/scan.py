@@ -120,7 +120,7 @@ def scan(
     if not quiet:
         for p in empty:
             err.print(f"warning: no audio files found in {p}", markup=False)
-        err.print(render.limits_line(det.checkpoint.metrics), markup=False, highlight=False, soft_wrap=True)
+        err.print(render.limits_line(det.checkpoint.metrics, det.checkpoint.provenance), markup=False, highlight=False, soft_wrap=True)
         how = " (auto)" if state.get("precision", "auto") == "auto" else ""
         err.print(f"precision: {det.precision}{how}", markup=False, highlight=False)
     show_table = not quiet and not stdout_taken

@@ -71,10 +71,26 @@ def plain_row(r: dict[str, Any]) -> str:
             f"# {assessment(r)}")
 
 
-def limits_line(metrics: dict[str, Any]) -> str:
-    """The model's known limits, once per run (README, Limitations)."""
+def validation_figure(metrics: dict[str, Any], provenance: dict[str, Any]) -> str:
+    """The checkpoint's one EER, said as what it measured: '29% equal error rate on held-out generators' only
+    when its validation held out every generator it trained on (issue 26: one figure, from the checkpoint)."""
+    from fakecheck.model.checkpoint import held_out_generators
+
     eer = metrics.get("eer")
-    figure = f"{eer:.0%} equal error rate on held-out generators" if isinstance(eer, float) else "an untested model"
+    if not isinstance(eer, float):
+        return "an untested model"
+    held_out = held_out_generators(provenance)
+    if held_out:
+        return f"{eer:.0%} equal error rate on held-out generators"
+    if held_out is False:
+        return (f"{eer:.0%} equal error rate on a validation split that shares generators with training "
+                "(it says nothing about unseen generators)")
+    return f"{eer:.0%} equal error rate on its validation data"
+
+
+def limits_line(metrics: dict[str, Any], provenance: dict[str, Any] | None = None) -> str:
+    """The model's known limits, once per run (README, Limitations)."""
+    figure = validation_figure(metrics, provenance or {})
     return (f"note: {figure}; unseen generators are often missed and phone or compressed audio is less reliable. "
             "A verdict is evidence, not proof (README: Limitations).")
 

@@ -193,12 +193,22 @@ def player_audio(path: Path, fmt: str, x: np.ndarray) -> tuple[str, bytes, str]:
     return "audio/ogg", buf.getvalue(), f"the player plays a 16 kHz mono Opus copy: {why}"
 
 
-def known_limits(metrics: dict[str, Any]) -> tuple[str, ...]:
+def known_limits(metrics: dict[str, Any], provenance: dict[str, Any] | None = None) -> tuple[str, ...]:
     """The model's known limits in plain language (README: Limitations)."""
+    from fakecheck.model.checkpoint import held_out_generators
+
     eer = metrics.get("eer")
-    first = (f"On voice generators it was not trained on, this model is wrong about {eer:.0%} of the time "
-             "(equal error rate on held-out validation data)." if isinstance(eer, float)
-             else "This model has no validation figures: treat its verdicts as untested.")
+    held_out = held_out_generators(provenance or {})
+    if not isinstance(eer, float):
+        first = "This model has no validation figures: treat its verdicts as untested."
+    elif held_out:
+        first = (f"On voice generators it was not trained on, this model is wrong about {eer:.0%} of the time "
+                 "(equal error rate on held-out validation data).")
+    else:
+        first = (f"Its validation did not hold out the generators it was trained on, so its {eer:.0%} equal "
+                 "error rate says nothing about new kinds of synthetic voice." if held_out is False else
+                 f"Its equal error rate on its validation data is {eer:.0%}; how the validation was chosen is "
+                 "not recorded.")
     return (first,
             "New kinds of synthetic voice are often missed: a REAL verdict does not clear a recording.",
             "Phone, heavily compressed, noisy or very short audio is less reliable; the warnings above say "
@@ -223,7 +233,8 @@ def build(det: Detector, path: str | os.PathLike[str], command: str = "", mode: 
     ex = explain_file(det, path, mode)
     common: dict[str, Any] = {
         "model_name": det.model_name, "model_sha256": det.checkpoint.sha256,
-        "model_format_version": _format_version(), "limits": known_limits(det.checkpoint.metrics),
+        "model_format_version": _format_version(),
+        "limits": known_limits(det.checkpoint.metrics, det.checkpoint.provenance),
         "command": command, "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "timeline_step": timeline_step(det),
     }

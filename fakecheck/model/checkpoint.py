@@ -191,6 +191,20 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
+def held_out_generators(provenance: dict[str, Any]) -> bool | None:
+    """Whether the checkpoint's validation held out every generator it trained on, so that its EER speaks of
+    unseen generators (issue 26).  Recorded by training since issue 26; read from the older checkpoints' account
+    of their split (the committed split holds out families; a random split says it shares them); else None."""
+    if isinstance(provenance.get("held_out_generators"), bool):
+        return bool(provenance["held_out_generators"])
+    kind = str(provenance.get("val_kind", ""))
+    if "shares sources and generators" in kind:
+        return False
+    if kind.startswith("the committed validation split"):
+        return True
+    return None
+
+
 def bundled_model_path() -> Path:
     """The default model: inside the installed wheel, or models/ of a source checkout."""
     return bundled_file(BUNDLED_MODEL_NAME)

@@ -446,6 +446,8 @@ def train(train_rows: Sequence[Row], val_rows: Sequence[Row], out: str | os.Path
                                    "epoch": epoch + 1, "train_config": cfg.to_dict(),
                                    "precision": str(dtype).removeprefix("torch."),
                                    "n_train": len(train_clips), "n_val": len(val_clips),
+                                   "held_out_generators": not ({r.system for r in train_rows if r.label == 1}
+                                                               & {r.system for r in val_rows if r.label == 1}),
                                    "params": model.n_params()}
                 save_checkpoint(best, out)
             else:
