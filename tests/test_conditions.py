@@ -240,3 +240,39 @@ def test_hole_threshold_sits_between_clean_and_codec_spectra():
 def test_noise_warning_never_reads_minus_zero():
     stats = conditions.ConditionStats(speech_energy=0.95, speech_tokens=1, pause_energy=1.0, pause_tokens=1)
     assert conditions.warnings(stats, SR, None, 5.0) == ["noisy: speech only 0 dB above the background"]
+
+
+def _chords(n: int, seed: int = 0) -> np.ndarray:
+    """Synthetic music: a new three-note chord of pure partials every half second, no noise floor."""
+    t = np.arange(n) / SR
+    rng = np.random.default_rng(seed)
+    out = np.zeros(n)
+    notes = (261.6, 293.7, 329.6, 349.2, 392.0, 440.0, 493.9)
+    for i in range(0, n, SR // 2):
+        tt = t[i: i + SR // 2]
+        out[i: i + SR // 2] = sum(np.sin(2 * np.pi * f * k * tt) / k for f in rng.choice(notes, 3, replace=False)
+                                  for k in (1, 2, 3, 4)) * np.exp(-3 * (tt - tt[0]))
+    return (0.1 * out / np.abs(out).max()).astype(np.float32)
+
+
+@pytest.mark.parametrize("music_level", [0.5, 1.0, 2.0])
+def test_uncompressed_speech_over_music_is_not_called_compressed(det, music_level):
+    """Issue 26: the warning fired on an uncompressed WAV of speech over synthetic music, and on the music alone."""
+    x = np.concatenate([speechlike(6.0, seed=3), speechlike(6.0, seed=4)])
+    music = _chords(len(x)) * music_level
+    for name, sound in (("speech over music", x + music), ("music alone", music)):
+        v = det.analyse_waveform(sound, SR, name=name)
+        assert not any(w.startswith("heavily compressed") for w in v.warnings), (name, v.warnings)
+
+
+def test_codec_holes_come_and_go_while_the_sounds_own_gaps_last():
+    rng = np.random.default_rng(0)
+    power = np.abs(np.fft.rfft(rng.standard_normal((60, conditions.FRAME)), axis=1)) ** 2
+    steady = power.copy()
+    steady[:, 20:200:4] *= 1e-4  # the same 40 dB notches in every frame: a tone's or a chord's gaps
+    sporadic = power.copy()
+    for f in range(0, 60, 2):  # notches in every other frame, at bins that move: a codec zeroing weak bands
+        sporadic[f, 20 + f % 4:200:4] *= 1e-4
+    cells = 60 * conditions.HOLE_BAND.sum()
+    assert conditions.codec_holes(conditions.hole_mask(steady)).sum() / cells < conditions.HOLE_SHARE
+    assert conditions.codec_holes(conditions.hole_mask(sporadic)).sum() / cells > conditions.HOLE_SHARE

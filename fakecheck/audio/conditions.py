@@ -17,14 +17,15 @@ Each warning comes from one measurement, accumulated over the scored windows of 
                        SNR range the model's noise augmentation covered (fakecheck.augment)
 
 The band limit was set on the committed example clips and their re-encoded copies (full band reaches
-7-8 kHz, MP3 at 32 kbit/s 7.2 kHz, an 8 kHz round trip 3.9 kHz, 11 kHz 5.3 kHz).  The hole share was set
-on the same clips (joined, 25 s, at 16 and 44.1 kHz) through ffmpeg: uncompressed, FLAC, AAC 128k and
-MP3 64k-128k 0.67-0.80%; AAC 32k 0.90% (16 kHz) and 1.34% (44.1 kHz); Vorbis at its default quality
-1.06% (44.1 kHz, 55 kbit/s) and 1.75% (16 kHz, 35 kbit/s); MP3 32k 1.51-2.11%, and after re-encoding
-it to MP3 64k 1.51-2.10%, to AAC 128k 1.44-1.59%; Vorbis q0 2.06-3.70%.  So a 32 kbit/s MP3 stays
-warned after re-encoding, which the container's bitrate alone cannot see.  Opus fills its holes with
-noise, so a bitrate floor (32 kbit/s, any lossy codec) stays for it.  The other thresholds are fixed
-by what they name (full scale, the training SNR range) and were not tuned.  tests/test_conditions.py
+7-8 kHz, MP3 at 32 kbit/s 7.2 kHz, an 8 kHz round trip 3.9 kHz, 11 kHz 5.3 kHz).  Codec holes are counted in
+speech frames only, and only where a bin is a hole in neither neighbouring frame (`codec_holes`): a codec zeroes
+different weak bands frame by frame, while music or tones under the speech leave gaps that last (issue 26).
+The hole share was measured on the same clips (joined, 25 s, at 44.1 kHz) through ffmpeg: uncompressed 0.65%,
+MP3 64k 0.76%, Vorbis at its default quality 1.00%, speech over synthetic chords 0.86%; MP3 32k 1.51%, and
+after re-encoding it to AAC 128k 1.52%; Vorbis q0 1.67%.  So a 32 kbit/s MP3 stays warned after re-encoding,
+which the container's bitrate alone cannot see.  Opus fills its holes with noise, so a bitrate floor (32 kbit/s,
+any lossy codec) stays for it.  The other thresholds are fixed by what they name (full scale, the training SNR
+range) and were not tuned.  tests/test_conditions.py
 checks each one.  They describe the audio, not the model's score.
 """
 
@@ -46,7 +47,7 @@ COMPRESSED_KBPS = 32.0  # average bitrate below which any lossy codec counts as 
 HOLE_DB = 20.0  # a spectral hole: this far under the median of its neighbours in the same frame
 HOLE_NEIGHBOURS = 15  # bins (470 Hz) the neighbours' median is taken over
 HOLE_BAND_HZ = (300.0, 7000.0)  # below the 7.2 kHz low-pass of low-rate MP3, above the hum
-HOLE_SHARE = 0.012  # share of cells that are holes: 0.77% at most uncompressed, 1.43% at least after MP3 32k
+HOLE_SHARE = 0.012  # share of cells that are codec holes: 1.03% at most uncompressed, 1.48% at least after MP3 32k
 CLIPPED_LEVEL = 0.999
 CLIPPED_SHARE = 0.001
 SHORT_SPEECH_S = 3.0
@@ -69,8 +70,8 @@ class ConditionStats:
     pause_energy: float = 0.0
     pause_tokens: int = 0
     sound_tokens: int = 0
-    hole_cells: int = 0
-    band_cells: int = 0
+    hole_cells: int = 0  # codec holes (`codec_holes`) in the speech frames' spectra
+    band_cells: int = 0  # the cells they were looked for in
 
     def add(self, x: np.ndarray, token_speech: np.ndarray, token_samples: int) -> None:
         """Add one window's real samples `x` (16 kHz) and its per-token speech flags."""
@@ -85,9 +86,14 @@ class ConditionStats:
                 spec = np.abs(np.fft.rfft(fr[loud] * np.hanning(FRAME), axis=1)) ** 2
                 self.power += spec.sum(axis=0)
                 self.frames += int(loud.sum())
-                holes, cells = spectral_holes(spec)
-                self.hole_cells += holes
-                self.band_cells += cells
+                # Codec traces are read in speech only: music or noise alone has no speech spectrum to judge.
+                centre_token = (np.arange(n) * FRAME + FRAME // 2) // token_samples
+                in_speech = token_speech[np.minimum(centre_token, len(token_speech) - 1)] if len(token_speech) else \
+                    np.zeros(n, dtype=bool)
+                speech_frames = in_speech[loud]
+                if speech_frames.any():
+                    self.hole_cells += int(codec_holes(hole_mask(spec[speech_frames])).sum())
+                    self.band_cells += int(speech_frames.sum() * HOLE_BAND.sum())
         k = min(len(token_speech), len(x) // token_samples)
         if k:
             db = frame_dbfs(x[: k * token_samples], token_samples)
@@ -109,17 +115,38 @@ def bandwidth_hz(power: np.ndarray) -> float:
     return float(hz[above.max()]) if len(above) else 0.0
 
 
-def spectral_holes(power: np.ndarray) -> tuple[int, int]:
-    """(holes, cells) in HOLE_BAND_HZ of (frames, FRAME // 2 + 1) power spectra: cells HOLE_DB under the
-    median of the HOLE_NEIGHBOURS bins around them.  Codecs quantise weak bins to zero; recorded
+HOLE_BAND = (np.arange(FRAME // 2 + 1) * SAMPLE_RATE / FRAME >= HOLE_BAND_HZ[0]) & \
+    (np.arange(FRAME // 2 + 1) * SAMPLE_RATE / FRAME <= HOLE_BAND_HZ[1])
+
+
+def hole_mask(power: np.ndarray) -> np.ndarray:
+    """(frames, bins) bool of (frames, FRAME // 2 + 1) power spectra: cells in HOLE_BAND_HZ that sit HOLE_DB under
+    the median of the HOLE_NEIGHBOURS bins around them.  Codecs quantise weak bins to zero; recorded
     speech, even clean, keeps a noise floor in them."""
     db = 10 * np.log10(power + 1e-20)
     half = HOLE_NEIGHBOURS // 2
     padded = np.pad(db, ((0, 0), (half, half)), mode="edge")
     neighbours = np.median(np.lib.stride_tricks.sliding_window_view(padded, HOLE_NEIGHBOURS, axis=1), axis=2)
-    hz = np.arange(power.shape[1]) * SAMPLE_RATE / FRAME
-    band = (hz >= HOLE_BAND_HZ[0]) & (hz <= HOLE_BAND_HZ[1])
-    return int(np.count_nonzero((db < neighbours - HOLE_DB)[:, band])), int(power.shape[0] * band.sum())
+    return (db < neighbours - HOLE_DB) & HOLE_BAND
+
+
+def spectral_holes(power: np.ndarray) -> tuple[int, int]:
+    """(holes, cells) in HOLE_BAND_HZ of (frames, FRAME // 2 + 1) power spectra (see `hole_mask`)."""
+    return int(np.count_nonzero(hole_mask(power))), int(power.shape[0] * HOLE_BAND.sum())
+
+
+def codec_holes(holes: np.ndarray) -> np.ndarray:
+    """The holes of a (frames, bins) `hole_mask` that are holes in neither the frame before nor the one after.
+    A codec decides frame by frame which weak bands to zero, so its holes come and go; the gaps of the sound
+    itself (between the partials of a synthetic chord under the speech) last as long as the note (issue 26:
+    the warning fired on uncompressed speech over music).  Measured (isolated holes, share of cells): the
+    joined examples 0.66%, MP3 64k 0.75%, Vorbis default 1.03%, speech over synthetic chords 0.86-0.95%; MP3 32k
+    1.48%, MP3 32k then AAC 128k 1.51%, Vorbis q0 1.65%."""
+    before = np.zeros_like(holes)
+    before[1:] = holes[:-1]
+    after = np.zeros_like(holes)
+    after[:-1] = holes[1:]
+    return holes & ~before & ~after
 
 
 def hole_share(stats: ConditionStats) -> float:
