@@ -171,3 +171,21 @@ def test_redact_leaves_out_folders_and_the_command_and_keeps_the_evidence(made, 
         assert "call.wav" in text
     plain = CliRunner().invoke(cli.app, ["report", str(clip), "-o", str(out), "--model", str(made["model"])])
     assert plain.exit_code in (0, 1) and "sources-do-not-publish" in out.read_text(encoding="utf-8")  # the default
+
+
+LABEL_SIZES = """(() => { const sizes = [...document.querySelectorAll('#timeline text')]
+  .map(t => t.getBoundingClientRect().height).filter(h => h > 0);
+  return [Math.min(...sizes), sizes.length, document.getElementById('headline').getBoundingClientRect().width]; })()"""
+
+
+def test_the_figure_is_readable_on_a_phone(made):
+    """At 390 px the figure's labels stay at least 8 px tall (issue 26: they were about 4 px): the figure keeps a
+    readable width and scrolls sideways."""
+    if browser.find_chromium() is None:
+        if os.environ.get("FAKECHECK_REQUIRE_BROWSER"):
+            pytest.fail("FAKECHECK_REQUIRE_BROWSER is set (.ci/run) but no chromium is on PATH")
+        pytest.skip("chromium not installed (apt-get install chromium; .ci/run installs it): browser test skipped")
+    page = browser.load(made["out"], 390, mobile=True, evaluate=LABEL_SIZES)
+    smallest, labels, headline_width = page.value
+    assert labels > 5 and smallest >= 8.0, page.value
+    assert 0 < headline_width <= 390

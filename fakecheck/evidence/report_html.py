@@ -39,6 +39,7 @@ VERDICT_COLOUR = {"REAL": "#1b7a3a", "FAKE": "#b3261e", "PARTIAL": "#b35c00", "I
 CAVEAT = ("An automatic detector can be wrong in both directions; weigh this report with where the recording "
           "came from, who is speaking, and other checks.")
 
+FIGURE_MIN_PX = 760  # the figure's narrowest drawing: its 11-unit labels stay >= 8 px tall (11 * 760 / 1000)
 STYLE = """
 :root { color-scheme: light; }
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1a1a1a;
@@ -55,8 +56,11 @@ td.path { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .9em
 table { border-collapse: collapse; width: 100%; }
 td, th { text-align: left; padding: 3px 8px 3px 0; vertical-align: top; }
 td.mono, .mono { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .9em; overflow-wrap: anywhere; }
-figure { margin: 8px 0; }
+figure { margin: 8px 0; overflow-x: auto; }
 svg { width: 100%; height: auto; display: block; cursor: pointer; }
+/* On a phone the figure keeps a readable width and scrolls sideways: at 390 px a 1000-unit viewBox would draw its
+   11-unit labels about 4 px tall (issue 26); at FIGURE_MIN_PX they are 8 px or more. */
+@media (max-width: 760px) { svg#timeline { min-width: FIGURE_MIN_PXpx; } .summary th { white-space: nowrap; } }
 svg text { font: 11px system-ui, sans-serif; fill: #333; }
 audio { width: 100%; margin: 8px 0; }
 button.seek { font: inherit; border: 1px solid #aaa; border-radius: 4px; background: #f6f6f6; cursor: pointer; }
@@ -70,6 +74,7 @@ button.seek { font: inherit; border: 1px solid #aaa; border-radius: 4px; backgro
   h2 { break-after: avoid; }
 }
 """
+STYLE = STYLE.replace("FIGURE_MIN_PX", str(FIGURE_MIN_PX))  # CSS braces keep this out of an f-string
 
 SCRIPT = """
 (function () {
