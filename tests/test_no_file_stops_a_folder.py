@@ -157,3 +157,34 @@ def test_the_flac_mutation_lands_in_streaminfo(tmp_path):
     p = tmp_path / "claims.flac"
     _flac_with_total_samples(p, 123_456)
     assert sf.info(str(p)).frames == 123_456
+
+
+def _damaged_mp3s(folder: Path) -> list[Path]:
+    whole = folder / "whole.mp3"
+    sf.write(whole, speechlike(8.0), 16_000, format="MP3")
+    data = whole.read_bytes()
+    cut = folder / "cut.mp3"
+    cut.write_bytes(data[: len(data) // 3])  # libmpg123: "Warning: Xing stream size off by more than 1%"
+    flipped = bytearray(data)
+    for i in np.random.default_rng(3).integers(2000, len(data), 40):
+        flipped[i] ^= 0xFF  # libmpg123: "[src/libmpg123/layer3.c:...] error: dequantization failed!"
+    damaged = folder / "flipped.mp3"
+    damaged.write_bytes(bytes(flipped))
+    return [cut, damaged]
+
+
+def test_decoder_messages_never_reach_the_terminal(tmp_path, tiny_model_file):
+    import subprocess
+    import sys
+
+    clips = _damaged_mp3s(tmp_path)
+    run = [sys.executable, "-m", "fakecheck", "scan", *map(str, clips), "--model", str(tiny_model_file), "--jsonl", "-"]
+    quiet = subprocess.run(run, capture_output=True, text=True, timeout=300)
+    assert quiet.returncode in (0, 1), quiet.stderr
+    for text in (quiet.stdout, quiet.stderr):
+        assert "libmpg123" not in text and "Xing stream" not in text
+    rows = {Path(r["path"]).name: r for r in map(__import__("json").loads, quiet.stdout.splitlines())}
+    assert decode.DAMAGED in rows["flipped.mp3"]["warnings"]  # error lines mean damage: said on the row
+    assert decode.DAMAGED not in rows["cut.mp3"]["warnings"] and "truncated" in rows["cut.mp3"]["warnings"]
+    verbose = subprocess.run([*run, "--verbose"], capture_output=True, text=True, timeout=300)
+    assert "decoder: " in verbose.stderr and "libmpg123" in verbose.stderr  # kept for --verbose

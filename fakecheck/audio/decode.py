@@ -8,6 +8,7 @@ libsndfile cannot read go to ffmpeg with the demuxer forced.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -15,9 +16,10 @@ import stat
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -37,6 +39,7 @@ AUDIO_EXTENSIONS = frozenset(
 FFMPEG_CONTAINERS = {"mp4": ("mov", "MP4/M4A/3GP"), "matroska": ("matroska", "WebM/Matroska"), "adts": ("aac", "AAC"),
                      "amr": ("amr", "AMR")}
 
+DAMAGED = "damaged: the decoder reported errors in the stream"  # a C decoder's own error lines (e.g. libmpg123)
 TRUNCATED = "truncated"  # the warning of a file whose header and payload disagree, or whose decoding stopped early
 # Decoded audio this much shorter than the header's length counts as truncated.  libsndfile's length of an MP3
 # without a Xing header is an estimate, 11 ms long on a CBR example; encoder padding is of that order too.
@@ -49,6 +52,31 @@ _BLOCK_SECONDS = 10.0  # decode granularity when streaming
 # decoder stuck on hostile input: 30 s plus 10 s per MB (a 1 MB AAC file at 64 kbit/s is 2 minutes of audio).
 FFMPEG_TIMEOUT_BASE_S = 30.0
 FFMPEG_TIMEOUT_S_PER_MB = 10.0
+
+
+T = TypeVar("T")
+_FD2 = threading.Lock()  # one capture of the process's stderr at a time
+log = logging.getLogger(__name__)  # decoder messages, one record per line: `scan --verbose` shows them
+
+
+def quietly(path: Path, notes: set[str], fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """fn(*args, **kwargs) with what C decoders write to stderr (fd 2) kept off the terminal (issue 25: libmpg123
+    printed its own lines into scans).  Error lines add DAMAGED to `notes`; every line goes to the log.
+    The CLI moves Python's own stderr off fd 2 first (cli.consoles), so no message of ours is caught here."""
+    with _FD2, tempfile.TemporaryFile() as caught:
+        saved = os.dup(2)
+        try:
+            os.dup2(caught.fileno(), 2)
+            return fn(*args, **kwargs)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            for line in caught.read(1 << 16).decode("utf-8", "replace").splitlines():
+                if line.strip():
+                    log.info("%s: %s", path, line.strip())
+                    if "error" in line.lower():
+                        notes.add(DAMAGED)
 
 
 class AudioLoadError(Exception):
@@ -157,7 +185,7 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
     import soundfile as sf
 
     try:
-        info = sf.info(str(path))
+        info = quietly(path, set(), sf.info, str(path))  # a header cannot be damage of the audio: logged only
     except Exception as exc:  # libsndfile reports corrupt and unknown formats alike
         if _flac_ends_in_metadata(path):
             raise AudioLoadError(f"{TRUNCATED}: the FLAC file ends inside its header, before any audio") from None
@@ -235,16 +263,16 @@ def _native_blocks(info: AudioInfo, notes: set[str]) -> Iterator[tuple[np.ndarra
     block = int(_BLOCK_SECONDS * info.source_rate)
     done = 0
     try:
-        with sf.SoundFile(str(info.path)) as f:
+        with quietly(info.path, notes, sf.SoundFile, str(info.path)) as f:
             while True:
-                data = f.read(block, dtype="float32", always_2d=True)
+                data = quietly(info.path, notes, f.read, block, dtype="float32", always_2d=True)
                 done += len(data)
                 last = len(data) < block
                 yield data, last
                 if last:
                     break
     except Exception as exc:
-        rest = _salvage(info.path, done)
+        rest = quietly(info.path, notes, _salvage, info.path, done)
         if done + len(rest) == 0:
             raise AudioLoadError(f"decoding failed (libsndfile: {_short(exc)})") from None
         notes.add(TRUNCATED)

@@ -99,10 +99,21 @@ def hoist_global_options(args: list[str], commands: set[str]) -> list[str]:
     return args[:i] + moved + [args[i]] + kept
 
 
+def python_stderr_off_fd2() -> None:
+    """Give Python's stderr a descriptor of its own, so that catching what C decoders write to fd 2
+    (fakecheck.audio.decode.quietly) never catches a line of ours: progress, warnings, ERROR rows."""
+    try:
+        own = os.dup(2)
+    except OSError:  # no stderr at all: nothing to protect
+        return
+    sys.stderr = os.fdopen(own, "w", buffering=1, encoding=sys.stderr.encoding or "utf-8", errors="backslashreplace")
+
+
 def main() -> None:
     """Console-script entry point: unexpected errors print one line unless --debug."""
     commands = {c.name or c.callback.__name__ for c in app.registered_commands if c.callback}
     sys.argv[1:] = hoist_global_options(sys.argv[1:], commands)
+    python_stderr_off_fd2()
     try:
         app()
     except SystemExit:

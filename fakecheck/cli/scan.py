@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -79,6 +80,7 @@ def scan(
         if not found:
             empty.append(p)
     if verbose and not quiet:
+        show_decoder_messages()
         for p in skipped_paths:
             err.print(f"skipped (not an audio extension): {p}", markup=False, highlight=False)
     found_any = bool(inputs)
@@ -188,6 +190,17 @@ def _ray_rows(address: str | None, inputs: Sequence[Any], model: Path | None, de
     except scale.ScaleError as exc:
         raise fail(str(exc)) from None
 
+
+
+def show_decoder_messages() -> None:
+    """--verbose: what C decoders wrote about each file (kept off the terminal otherwise), one line each."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("decoder: %(message)s"))
+    logger = logging.getLogger("fakecheck.audio.decode")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def _check_resume(resume: bool, csv: str | None, jsonl: str | None, json_out: str | None, scores: str | None) -> None:
