@@ -106,6 +106,7 @@ def test_png_is_written(tmp_path, tiny_model_file):
     result = CliRunner().invoke(app, ["explain", str(path), "--model", str(tiny_model_file), "--png", str(png)])
     assert result.exit_code in (0, 1), result.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"picture written to {png}" in result.stderr  # issue 26: --png said nothing
 
 
 def random_phase(x: np.ndarray, seed: int) -> np.ndarray:

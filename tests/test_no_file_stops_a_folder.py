@@ -68,12 +68,15 @@ def test_a_cut_mp3_reports_what_decodes_not_what_its_header_says(det, tmp_path):
     assert v.duration_s < 6.0
 
 
-def test_a_failure_while_scoring_costs_one_row(det, tmp_path, monkeypatch):
-    clips = []
-    for i in range(3):
-        p = tmp_path / f"clip{i}.wav"
+def _speech_clips(folder: Path, n: int) -> list[Path]:
+    clips = [folder / f"clip{i}.wav" for i in range(n)]
+    for i, p in enumerate(clips):
         sf.write(p, speechlike(3.0, seed=i), 16_000)
-        clips.append(p)
+    return clips
+
+
+def test_a_failure_while_scoring_costs_one_row(det, tmp_path, monkeypatch):
+    clips = _speech_clips(tmp_path, 3)
     real_score = det.score_windows_and_tokens
     calls = {"n": 0}
 
@@ -90,11 +93,7 @@ def test_a_failure_while_scoring_costs_one_row(det, tmp_path, monkeypatch):
 
 
 def test_a_failure_while_building_a_verdict_costs_one_row(det, tmp_path, monkeypatch):
-    clips = []
-    for i in range(2):
-        p = tmp_path / f"clip{i}.wav"
-        sf.write(p, speechlike(3.0, seed=i), 16_000)
-        clips.append(p)
+    clips = _speech_clips(tmp_path, 2)
     real_stitch = detector_module.segments.stitch
     calls = {"n": 0}
 
