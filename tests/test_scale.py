@@ -61,6 +61,13 @@ def test_scan_ray_writes_the_rows_of_a_plain_scan(cluster, folder, tiny_model_fi
     assert [r["verdict"] for r in rows].count("ERROR") == 1
     assert rows[3]["path"].endswith("d_broken.wav") and rows[3]["verdict"] == "ERROR" and rows[3]["error"]
     assert rows[0]["p_fake"] is not None  # the job went on after the error
+    # --resume on Ray (issue 25): two rows kept and half of a third, as a kill would leave them
+    lines = plain.read_bytes().split(b"\n")
+    resumed = tmp_path / "resumed.jsonl"
+    resumed.write_bytes(b"\n".join(lines[:2]) + b"\n" + lines[2][:25])
+    r3 = CliRunner().invoke(app, [*base, "--jsonl", str(resumed), "--ray", "--resume"])
+    assert r3.exit_code == 3, r3.output  # the earlier rows count too: the broken file still gives 3
+    assert resumed.read_bytes() == plain.read_bytes()
 
 
 @pytest.mark.slow
