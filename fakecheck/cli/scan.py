@@ -41,7 +41,7 @@ def scan(
     scores_full_path: Annotated[bool, typer.Option("--scores-full-path", help="Name --scores trials by full path, not stem.")] = False,
     model: Annotated[Path | None, typer.Option("--model", help="Checkpoint to use instead of the bundled model.")] = None,
     threshold: Annotated[float | None, typer.Option("--threshold", help="P(fake) at or above which a clip is FAKE.")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")] = 8,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="A file's windows gathered before scoring (memory only: scores never depend on it).")] = 8,
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Decoder threads running beside inference.")] = 2,
     shard: Annotated[str | None, typer.Option("--shard", help="K/N: scan only the K-th of N deterministic parts.")] = None,
     device: Annotated[str | None, typer.Option("--device", help="cpu, cuda, mps or auto.")] = None,
