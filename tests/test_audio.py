@@ -10,7 +10,7 @@ import soundfile as sf
 from conftest import speechlike, tone
 
 from fakecheck import audio
-from fakecheck.audio import decode
+from fakecheck.audio import ffmpeg
 
 FORMATS = [  # (suffix, soundfile format, subtype)
     (".wav", "WAV", "PCM_16"),
@@ -89,7 +89,7 @@ def test_nan_samples_are_refused(tmp_path):
 def test_m4a_without_ffmpeg_names_the_decoder(tmp_path, monkeypatch):
     path = tmp_path / "clip.m4a"
     path.write_bytes(b"\x00\x00\x00\x18ftypM4A ")
-    monkeypatch.setattr(decode.shutil, "which", lambda name: None)
+    monkeypatch.setattr(ffmpeg.shutil, "which", lambda name: None)
     with pytest.raises(audio.AudioLoadError, match="ffmpeg"):
         audio.probe(path)
 
@@ -173,7 +173,7 @@ def test_undecodable_files_name_the_decoders_tried(tmp_path):
 def test_mp4_content_without_ffmpeg_names_the_missing_decoder(tmp_path, monkeypatch):
     path = tmp_path / "renamed.wav"
     path.write_bytes(b"\x00\x00\x00\x18ftypM4A \x00\x00\x02\x00isomiso2" + b"\x00" * 500)
-    monkeypatch.setattr(decode.shutil, "which", lambda name: None)
+    monkeypatch.setattr(ffmpeg.shutil, "which", lambda name: None)
     with pytest.raises(audio.AudioLoadError, match="MP4/M4A.*needs the ffmpeg decoder"):
         audio.probe(path)
 

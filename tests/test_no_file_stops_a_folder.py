@@ -14,7 +14,7 @@ from conftest import speechlike
 
 from fakecheck import audio
 from fakecheck.analysis import detector as detector_module
-from fakecheck.audio import decode
+from fakecheck.audio import ffmpeg, info
 
 
 def _flac_with_total_samples(path: Path, total: int) -> None:
@@ -122,8 +122,8 @@ def _fake_tools(folder: Path, ffmpeg_body: str) -> None:
 def test_a_decoder_that_hangs_times_out_with_a_clear_reason(tmp_path, monkeypatch):
     _fake_tools(tmp_path / "bin", "exec sleep 60")
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setattr(decode, "FFMPEG_TIMEOUT_BASE_S", 0.5)
-    monkeypatch.setattr(decode, "FFMPEG_TIMEOUT_S_PER_MB", 0.0)
+    monkeypatch.setattr(ffmpeg, "FFMPEG_TIMEOUT_BASE_S", 0.5)
+    monkeypatch.setattr(ffmpeg, "FFMPEG_TIMEOUT_S_PER_MB", 0.0)
     clip = tmp_path / "voice.m4a"
     clip.write_bytes(b"\x00\x00\x00\x18ftypM4A " + bytes(2000))
     with pytest.raises(audio.AudioLoadError, match="decoder timed out"):
@@ -134,9 +134,9 @@ def test_the_time_limit_grows_with_the_file(tmp_path):
     small, big = tmp_path / "small.m4a", tmp_path / "big.m4a"
     small.write_bytes(bytes(1000))
     big.write_bytes(bytes(5_000_000))
-    assert decode.ffmpeg_time_limit(big) - decode.ffmpeg_time_limit(small) == pytest.approx(
-        decode.FFMPEG_TIMEOUT_S_PER_MB * 4.999, rel=1e-3)
-    assert decode.ffmpeg_time_limit(small) >= decode.FFMPEG_TIMEOUT_BASE_S
+    assert ffmpeg.ffmpeg_time_limit(big) - ffmpeg.ffmpeg_time_limit(small) == pytest.approx(
+        ffmpeg.FFMPEG_TIMEOUT_S_PER_MB * 4.999, rel=1e-3)
+    assert ffmpeg.ffmpeg_time_limit(small) >= ffmpeg.FFMPEG_TIMEOUT_BASE_S
 
 
 def test_a_decoder_that_finishes_in_time_is_not_cut(tmp_path, monkeypatch):
@@ -183,7 +183,7 @@ def test_decoder_messages_never_reach_the_terminal(tmp_path, tiny_model_file):
     for text in (quiet.stdout, quiet.stderr):
         assert "libmpg123" not in text and "Xing stream" not in text
     rows = {Path(r["path"]).name: r for r in map(__import__("json").loads, quiet.stdout.splitlines())}
-    assert decode.DAMAGED in rows["flipped.mp3"]["warnings"]  # error lines mean damage: said on the row
-    assert decode.DAMAGED not in rows["cut.mp3"]["warnings"] and "truncated" in rows["cut.mp3"]["warnings"]
+    assert info.DAMAGED in rows["flipped.mp3"]["warnings"]  # error lines mean damage: said on the row
+    assert info.DAMAGED not in rows["cut.mp3"]["warnings"] and "truncated" in rows["cut.mp3"]["warnings"]
     verbose = subprocess.run([*run, "--verbose"], capture_output=True, text=True, timeout=300)
     assert "decoder: " in verbose.stderr and "libmpg123" in verbose.stderr  # kept for --verbose

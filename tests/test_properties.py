@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from fakecheck import audio
 from fakecheck.audio.constants import SAMPLE_RATE
-from fakecheck.audio.decode import AudioLoadError
+from fakecheck.audio.info import AudioLoadError
 from fakecheck.model.features import FeatureConfig, extract
 
 FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,

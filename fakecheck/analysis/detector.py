@@ -47,7 +47,7 @@ from fakecheck.analysis.verdict import (  # noqa: F401  (re-exported: the public
 )
 from fakecheck.audio import conditions
 from fakecheck.audio.constants import MIN_SAMPLES, SAMPLE_RATE, WINDOW_HOP_SECONDS  # the step without a token head
-from fakecheck.audio.decode import AudioLoadError, _short
+from fakecheck.audio.info import AudioLoadError, _short
 from fakecheck.audio.windows import Window
 from fakecheck.model import precision as precisions
 from fakecheck.model.checkpoint import Checkpoint, ModelLoadError

@@ -124,7 +124,7 @@ class VerdictActor:
             else:
                 v = self._from_bytes(name, data)
         except Exception as exc:  # one input's failure is its own ERROR row, never the job's
-            from fakecheck.audio.decode import _short
+            from fakecheck.audio.info import _short
 
             v = self.det._error(name, "unexpected error: " + _short(exc))
         return json.dumps(v.to_dict(), ensure_ascii=False)

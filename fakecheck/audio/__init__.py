@@ -1,7 +1,8 @@
 """The audio wing: files become mono float32 at 16 kHz, and what that audio is like.
 
-Modules: `constants` (sample rate, frames, windows, silence levels: defined once), `decode` (probing, streaming
-decode, salvage of damaged files, the ffmpeg path), `levels` (frame levels, silence, trimming), `windows` (the
+Modules: `constants` (sample rate, frames, windows, silence levels: defined once), `info` (AudioInfo,
+AudioLoadError, the shared warnings), `decode` (probing, streaming decode, salvage of damaged files), `ffmpeg`
+(the containers libsndfile cannot read), `levels` (frame levels, silence, trimming), `windows` (the
 model's sliding windows), `vad` (speech detection, silero-vad), `conditions` (what a recording's signal says
 about it: clipping, noise, codec traces).
 
@@ -30,6 +31,15 @@ from fakecheck.audio.constants import (
 )
 from fakecheck.audio.decode import (
     AUDIO_EXTENSIONS,
+    check_readable,
+    load,
+    probe,
+    riff_mismatch,
+    sniff,
+    stream,
+    to_model_rate,
+)
+from fakecheck.audio.info import (
     FFMPEG_CONTAINERS,
     MAX_SOURCE_RATE,
     MIN_SOURCE_RATE,
@@ -38,13 +48,6 @@ from fakecheck.audio.decode import (
     TRUNCATED_TOLERANCE_SHARE,
     AudioInfo,
     AudioLoadError,
-    check_readable,
-    load,
-    probe,
-    riff_mismatch,
-    sniff,
-    stream,
-    to_model_rate,
 )
 from fakecheck.audio.levels import (
     frame_dbfs,

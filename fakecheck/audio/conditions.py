@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fakecheck.audio.constants import SAMPLE_RATE
-from fakecheck.audio.decode import AudioInfo
+from fakecheck.audio.info import AudioInfo
 from fakecheck.audio.levels import frame_dbfs, silence_dbfs
 
 FRAME = 512  # samples per spectrum frame (32 ms)

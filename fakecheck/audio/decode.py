@@ -10,22 +10,29 @@ from __future__ import annotations
 
 import logging
 import os
-import re
-import shutil
 import stat
-import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
 from fakecheck.audio.constants import SAMPLE_RATE
-
-MIN_SOURCE_RATE, MAX_SOURCE_RATE = 8_000, 192_000
+from fakecheck.audio.ffmpeg import _probe_ffmpeg, _stream_ffmpeg
+from fakecheck.audio.info import (
+    _BLOCK_SECONDS,
+    DAMAGED,
+    FFMPEG_CONTAINERS,
+    TRUNCATED,
+    AudioInfo,
+    AudioLoadError,
+    _check_rate,
+    _finite,
+    _short,
+    _short_of_header,
+)
 
 # Extensions treated as audio when scanning folders.  Anything else is skipped and counted.  Only the
 # folder walk looks at extensions: how a file is decoded is decided by its first bytes (`sniff`).
@@ -34,24 +41,7 @@ AUDIO_EXTENSIONS = frozenset(
      ".m4a", ".m4b", ".aac", ".mp4", ".webm", ".weba", ".mka",
      ".3gp", ".3g2", ".amr", ".awb"}  # phone voice memos: 3GPP (AAC or AMR inside) and raw AMR-NB/WB
 )
-# Containers libsndfile cannot read, as sniff names them -> (ffmpeg demuxer, name for users).  The
-# demuxer is forced (-f), so ffmpeg never guesses a format (a playlist, a concat list) from the bytes.
-FFMPEG_CONTAINERS = {"mp4": ("mov", "MP4/M4A/3GP"), "matroska": ("matroska", "WebM/Matroska"), "adts": ("aac", "AAC"),
-                     "amr": ("amr", "AMR")}
-
-DAMAGED = "damaged: the decoder reported errors in the stream"  # a C decoder's own error lines (e.g. libmpg123)
-TRUNCATED = "truncated"  # the warning of a file whose header and payload disagree, or whose decoding stopped early
-# Decoded audio this much shorter than the header's length counts as truncated.  libsndfile's length of an MP3
-# without a Xing header is an estimate, 11 ms long on a CBR example; encoder padding is of that order too.
-TRUNCATED_TOLERANCE_S = 0.1
-TRUNCATED_TOLERANCE_SHARE = 0.01
 _SALVAGE_FRAMES = 1024  # after a decoder error, read again in pieces this small to keep what decodes
-
-_BLOCK_SECONDS = 10.0  # decode granularity when streaming
-# ffmpeg decodes AAC and Opus at hundreds of times real time, so a file it has not finished in this long is a
-# decoder stuck on hostile input: 30 s plus 10 s per MB (a 1 MB AAC file at 64 kbit/s is 2 minutes of audio).
-FFMPEG_TIMEOUT_BASE_S = 30.0
-FFMPEG_TIMEOUT_S_PER_MB = 10.0
 
 
 T = TypeVar("T")
@@ -77,24 +67,6 @@ def quietly(path: Path, notes: set[str], fn: Callable[..., T], *args: Any, **kwa
                     log.info("%s: %s", path, line.strip())
                     if "error" in line.lower():
                         notes.add(DAMAGED)
-
-
-class AudioLoadError(Exception):
-    """A file could not be turned into audio; the message is one line meant for users."""
-
-
-@dataclass(frozen=True)
-class AudioInfo:
-    """What the container says about a file, before any decoding."""
-
-    path: Path
-    source_rate: int
-    channels: int
-    duration_s: float
-    decoder: str  # "libsndfile" or "ffmpeg"
-    demuxer: str = ""  # the ffmpeg demuxer forced for this file (decoder "ffmpeg")
-    codec: str = ""  # libsndfile's subtype (PCM_16, MPEG_LAYER_III, OPUS...); "" for ffmpeg and memory input
-    header_mismatch: bool = False  # the header's data length disagrees with the file (a WAV cut or over-long)
 
 
 def check_readable(path: Path) -> None:
@@ -249,10 +221,6 @@ def _flac_ends_in_metadata(path: Path) -> bool:
         return False
 
 
-def _short_of_header(decoded_s: float, header_s: float) -> bool:
-    return decoded_s < header_s - max(TRUNCATED_TOLERANCE_S, TRUNCATED_TOLERANCE_SHARE * header_s)
-
-
 def _native_blocks(info: AudioInfo, notes: set[str]) -> Iterator[tuple[np.ndarray, bool]]:
     """(frames, channels) float32 blocks at the source rate from libsndfile, each with "is the last".
 
@@ -333,30 +301,12 @@ def to_model_rate(samples: np.ndarray, rate: int) -> np.ndarray:
     return x
 
 
-def _check_rate(rate: int) -> None:
-    if not MIN_SOURCE_RATE <= rate <= MAX_SOURCE_RATE:
-        raise AudioLoadError(
-            f"sample rate {rate} Hz is outside the supported {MIN_SOURCE_RATE}-{MAX_SOURCE_RATE} Hz"
-        )
-
-
 def _mixdown(x: np.ndarray) -> np.ndarray:
     """Mean over channels; an overflow (corrupt float data) becomes Inf for _finite to report, not a warning."""
     with np.errstate(over="ignore", invalid="ignore"):
         if x.shape[1] == 2:  # the common case: ~70x faster than mean(axis=1) on (n, 2) blocks
             return ((x[:, 0] + x[:, 1]) * np.float32(0.5)).astype(np.float32, copy=False)
         return x.mean(axis=1, dtype=np.float32)
-
-
-def _finite(x: np.ndarray) -> np.ndarray:
-    if not np.isfinite(x).all():
-        raise AudioLoadError("audio contains NaN or Inf samples (corrupt float data)")
-    return x
-
-
-def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:160]
 
 
 def _sndfile_reason(exc: BaseException) -> str:
@@ -369,99 +319,3 @@ def _sndfile_reason(exc: BaseException) -> str:
     if "possibly a pipe" in text:
         text = "format not recognised"
     return (text[:1].lower() + text[1:]).rstrip(".")
-
-
-def _ffmpeg(kind: str) -> str:
-    exe = shutil.which("ffmpeg")
-    if exe is None:
-        raise AudioLoadError(f"this {FFMPEG_CONTAINERS[kind][1]} file needs the ffmpeg decoder, which is not on PATH "
-                             "(e.g. apt-get install ffmpeg)")
-    return exe
-
-
-def _ffmpeg_reason(stderr: str, path: Path) -> str:
-    """ffmpeg's last message, without the path and the "[demuxer @ 0x...]" prefix it puts before it."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    text = lines[-1] if lines else "no output"
-    text = re.sub(r"^\[[^\]]* @ 0x[0-9a-f]+\]\s*", "", text)
-    if text.startswith(f"{path}: "):
-        text = text[len(f"{path}: "):]
-    return _short(Exception(text)).rstrip(".") or "unknown error"
-
-
-def _probe_ffmpeg(path: Path, kind: str) -> AudioInfo:
-    exe = _ffmpeg(kind)
-    demuxer = FFMPEG_CONTAINERS[kind][0]
-    probe_exe = shutil.which("ffprobe") or exe.replace("ffmpeg", "ffprobe")
-    cmd = [probe_exe, "-v", "error", "-f", demuxer, "-select_streams", "a:0", "-show_entries",
-           "stream=sample_rate,channels:format=duration", "-of", "default=nw=1", str(path)]
-    limit = ffmpeg_time_limit(path)
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, errors="replace")
-    except subprocess.TimeoutExpired:
-        raise AudioLoadError(f"decoder timed out (ffprobe ran over {limit:.0f} s)") from None
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise AudioLoadError(f"not decodable audio (ffmpeg: {_short(exc)})") from None
-    if proc.returncode != 0:
-        raise AudioLoadError(f"not decodable audio (ffmpeg: {_ffmpeg_reason(proc.stderr, path)})")
-    fields = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
-    try:
-        rate, channels = int(fields["sample_rate"]), int(fields["channels"])
-        raw = fields.get("duration", "")
-        duration = float(raw) if raw.replace(".", "", 1).isdigit() else 0.0  # "N/A" for some streams: unknown
-    except (KeyError, ValueError):
-        rate = channels = 0
-    if rate <= 0 or channels <= 0:
-        raise AudioLoadError("not decodable audio (ffmpeg: no audio stream in the file)")
-    _check_rate(rate)
-    return AudioInfo(path, rate, channels, duration, "ffmpeg", demuxer)
-
-
-def ffmpeg_time_limit(path: Path) -> float:
-    """Seconds ffmpeg may take to decode `path` before it is killed: proportional to the file's size."""
-    try:
-        size_mb = os.path.getsize(path) / 1e6
-    except OSError:
-        size_mb = 0.0
-    return FFMPEG_TIMEOUT_BASE_S + FFMPEG_TIMEOUT_S_PER_MB * size_mb
-
-
-def _stream_ffmpeg(info: AudioInfo, notes: set[str] | None = None) -> Iterator[np.ndarray]:
-    path, demuxer = info.path, info.demuxer
-    notes = notes if notes is not None else set()
-    kind = next((k for k, (d, _) in FFMPEG_CONTAINERS.items() if d == demuxer), "mp4")
-    cmd = [_ffmpeg(kind), "-v", "error", "-nostdin", "-f", demuxer, "-i", str(path), "-vn", "-ac", "1",
-           "-ar", str(SAMPLE_RATE), "-f", "f32le", "-"]
-    # stderr goes to a temp file, not a pipe: ffmpeg can print a line per damaged packet, and a full
-    # pipe that nobody reads until the end would stall it (and the scan) forever.
-    with tempfile.TemporaryFile() as errfile:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errfile, stdin=subprocess.DEVNULL)
-        assert proc.stdout is not None
-        limit = ffmpeg_time_limit(path)
-        watchdog = threading.Timer(limit, proc.kill)  # a kill ends the read loop below with what decoded so far
-        watchdog.daemon = True
-        watchdog.start()
-        block_bytes = int(_BLOCK_SECONDS * SAMPLE_RATE) * 4
-        samples = 0
-        try:
-            while chunk := proc.stdout.read(block_bytes):
-                usable = len(chunk) - len(chunk) % 4
-                samples += usable // 4
-                yield _finite(np.frombuffer(chunk[:usable], dtype="<f4").copy())
-            code = proc.wait()
-            if not watchdog.is_alive() and code != 0:
-                raise AudioLoadError(f"decoder timed out (ffmpeg ran over {limit:.0f} s)")
-            errfile.seek(max(0, errfile.seek(0, os.SEEK_END) - (1 << 16)))  # its last lines say why
-            err = errfile.read().decode("utf-8", "replace")
-            if code != 0 and samples == 0:
-                raise AudioLoadError(f"decoding failed (ffmpeg: {_ffmpeg_reason(err, path)})")
-            # A raw AMR file's duration is ffprobe's estimate from the bitrate, not a header field.
-            estimated = info.demuxer == "amr"
-            if code != 0 or (info.duration_s and not estimated and _short_of_header(samples / SAMPLE_RATE,
-                                                                                   info.duration_s)):
-                notes.add(TRUNCATED)  # what decoded before the damage is kept
-        finally:
-            watchdog.cancel()
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
