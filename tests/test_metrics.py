@@ -284,7 +284,7 @@ def test_plot_det_writes_png(tmp_path: Path) -> None:
 def test_plot_det_without_matplotlib(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("matplotlib", "matplotlib.figure", "matplotlib.backends", "matplotlib.backends.backend_agg"):
         monkeypatch.setitem(sys.modules, name, None)
-    with pytest.raises(ImportError, match=r"pip install 'fakecheck\[plot\]'"):
+    with pytest.raises(ImportError, match=r"pip install matplotlib"):
         metrics.plot_det([0.0], [1.0], tmp_path / "det.png")
 
 

@@ -187,3 +187,18 @@ def test_decoder_messages_never_reach_the_terminal(tmp_path, tiny_model_file):
     assert info.DAMAGED not in rows["cut.mp3"]["warnings"] and "truncated" in rows["cut.mp3"]["warnings"]
     verbose = subprocess.run([*run, "--verbose"], capture_output=True, text=True, timeout=300)
     assert "decoder: " in verbose.stderr and "libmpg123" in verbose.stderr  # kept for --verbose
+
+
+def test_verbose_shows_decoder_lines_for_its_own_run_only(tmp_path, tiny_model_file):
+    """In one process (a library user, a test runner), --verbose must not leave its handler behind: a later scan
+    shows no decoder lines, and no logging error from a stream that is gone."""
+    from typer.testing import CliRunner
+
+    from fakecheck.cli import app
+
+    clips = [str(p) for p in _damaged_mp3s(tmp_path)]
+    first = CliRunner().invoke(app, ["scan", *clips, "--model", str(tiny_model_file), "--verbose"])
+    assert first.exit_code in (0, 1) and "decoder: " in first.stderr, first.output
+    later = CliRunner().invoke(app, ["scan", *clips, "--model", str(tiny_model_file)])
+    assert later.exit_code in (0, 1), later.output
+    assert "decoder: " not in later.output and "Logging error" not in later.output and "Traceback" not in later.output

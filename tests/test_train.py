@@ -255,7 +255,8 @@ def test_an_existing_out_needs_force_or_resume(tmp_path):
     again = quick_cli(data, "--out", out)
     assert again.exit_code == 2 and "--force" in again.stderr and "--resume" in again.stderr, again.output
     assert out.read_bytes() == before
-    assert quick_cli(data, "--out", out, "--resume", "--epochs", "2").exit_code == 0
+    finished = quick_cli(data, "--out", out, "--resume", "--epochs", "2")  # a finished run left no state
+    assert finished.exit_code == 2 and "no training state" in finished.stderr, finished.output
     assert quick_cli(data, "--out", out, "--force").exit_code == 0
     (tmp_path / "m2.pt.state").write_bytes(b"left by an earlier run")
     stale = quick_cli(data, "--out", tmp_path / "m2.pt")

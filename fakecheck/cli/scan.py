@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,6 +34,7 @@ def _parse_shard(shard: str | None) -> tuple[int, int] | None:
 
 
 def scan(
+    ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(metavar="PATHS", help="Audio files and/or folders (searched recursively).")],
     csv: Annotated[str | None, typer.Option("--csv", help="Write a CSV row per input to FILE.")] = None,
     json_out: Annotated[str | None, typer.Option("--json", help="Write one JSON document to FILE, or - for stdout.")] = None,
@@ -80,7 +82,7 @@ def scan(
         if not found:
             empty.append(p)
     if verbose and not quiet:
-        show_decoder_messages()
+        ctx.call_on_close(show_decoder_messages())
         for p in skipped_paths:
             err.print(f"skipped (not an audio extension): {p}", markup=False, highlight=False)
     found_any = bool(inputs)
@@ -192,15 +194,27 @@ def _ray_rows(address: str | None, inputs: Sequence[Any], model: Path | None, de
 
 
 
-def show_decoder_messages() -> None:
-    """--verbose: what C decoders wrote about each file (kept off the terminal otherwise), one line each."""
-    import logging
+class _ToStderr(logging.Handler):
+    """Writes each record to the stderr of the moment (a test runner swaps it), one line each."""
 
-    handler = logging.StreamHandler(sys.stderr)
+    def emit(self, record: logging.LogRecord) -> None:
+        sys.stderr.write(self.format(record) + "\n")
+
+
+def show_decoder_messages() -> Callable[[], None]:
+    """--verbose: what C decoders wrote about each file (kept off the terminal otherwise), one line each.
+    Returns what detaches it again, for the end of this command."""
+    handler = _ToStderr()
     handler.setFormatter(logging.Formatter("decoder: %(message)s"))
     logger = logging.getLogger("fakecheck.audio.decode")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+
+    def detach() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+
+    return detach
 
 
 def _check_resume(resume: bool, csv: str | None, jsonl: str | None, json_out: str | None, scores: str | None) -> None:
