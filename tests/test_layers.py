@@ -125,3 +125,17 @@ def test_every_wing_says_what_it_may_import():
     for folder in sorted(p for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").is_file()):
         doc = ast.get_docstring(ast.parse((folder / "__init__.py").read_text(encoding="utf-8"))) or ""
         assert "Imports:" in doc, f"{folder.name}/__init__.py does not say what it may import"
+
+
+def test_the_readme_api_imports_from_fakecheck_itself():
+    """Issue 24: every name the README's API section shows still imports from `fakecheck`."""
+    import importlib
+
+    fakecheck = importlib.import_module("fakecheck")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    api = readme[readme.index("## Python API"): readme.index("## Shell completion")]
+    for line in api.splitlines():
+        if line.startswith("from fakecheck import "):
+            for name in line.split(" import ")[1].split("#")[0].split(","):
+                assert getattr(fakecheck, name.strip()) is not None, name
+    assert fakecheck.Detector.__module__ == "fakecheck.analysis.detector"
