@@ -318,3 +318,38 @@ def write_clip(path: Path, seconds: float, rate: int, channels: int = 1, seed: i
         while syn.pos < syn.n_total:
             f.write(syn.block(block))
     return syn.n_total / rate
+
+
+# -- real speech ------------------------------------------------------------------------------
+CORPUS = REPO.parent / "shared" / "corpus"
+# (extension, sample rate, channels) taken in turn: the mix of a folder people scan
+REAL_FORMATS = [(".wav", 16000, 1), (".mp3", 44100, 2), (".flac", 48000, 1), (".ogg", 22050, 1),
+                (".wav", 44100, 2), (".mp3", 24000, 1), (".flac", 16000, 1), (".ogg", 48000, 2)]
+
+
+def real_folder(root: Path, n: int, corpus: Path = CORPUS) -> float:
+    """Write `n` clips of the labelled corpus (../shared/corpus: real speech and fakes, every n-th row of its
+    manifest so all sources and systems take part), each in the next of REAL_FORMATS, resampled by soxr;
+    returns the seconds of audio.  Raises SystemExit with a clear reason when the corpus is missing."""
+    import csv
+
+    import soundfile as sf
+    import soxr
+
+    manifest = corpus / "manifest.csv"
+    if not manifest.is_file():
+        raise SystemExit(f"--real needs the labelled corpus at {corpus} (manifest.csv not found)")
+    with open(manifest, newline="") as f:
+        rows = list(csv.DictReader(f))
+    picked = rows[:: max(1, len(rows) // n)][:n]
+    total = 0.0
+    for k, row in enumerate(picked):
+        x, rate = sf.read(corpus / row["path"], dtype="float32")
+        ext, out_rate, channels = REAL_FORMATS[k % len(REAL_FORMATS)]
+        y = soxr.resample(x, rate, out_rate) if out_rate != rate else x
+        if channels == 2:
+            y = np.stack([y, 0.9 * y], axis=1)
+        sf.write(root / f"{k:03d}_{Path(row['path']).stem[:40]}{ext}", y, out_rate, format=FORMATS[ext],
+                 subtype=SUBTYPES[ext])
+        total += len(x) / rate
+    return total

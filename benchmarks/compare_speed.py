@@ -3,7 +3,8 @@ AASIST-L on the same files, and `scan --ray` (a local 2-CPU Ray cluster) against
 
     python benchmarks/compare_speed.py [--quick] [-n 3] [--aasist DIR] [--no-ray]
 
-The folder is throughput.py's (31 clips, 1 s to 5 min; --quick cuts the long ones tenfold).
+The folder is throughput.py's (31 clips, 1 s to 5 min; --quick cuts the long ones tenfold), or with --real N, N
+clips of the labelled corpus written as WAV, MP3, FLAC and Ogg at 16-48 kHz (needs ../shared).
 Every case is a fresh subprocess (startup and model load included, as a user sees it), the cases
 taking turns round by round so that each sees the same machine load; medians are printed with
 x real time and the ratio to the fp32 scan.
@@ -34,6 +35,7 @@ from _common import (  # noqa: E402
     machine_info,
     med,
     note,
+    real_folder,
     result,
     run_timed,
     spread,
@@ -79,15 +81,20 @@ def main() -> None:
     ap.add_argument("--no-ray", action="store_true")
     ap.add_argument("--max-files", type=int, default=None, help="only the first N clips of the folder (a busy machine)")
     ap.add_argument("--precisions", default="fp32,bf16,int8,auto")
+    ap.add_argument("--real", type=int, default=0, metavar="N",
+                    help="N clips of ../shared/corpus in mixed formats (_common.real_folder), not the generated folder")
     args = ap.parse_args()
     n = timed_repeats(args)
     info = machine_info()
     with tempdir("compare") as td:
         folder = Path(td) / "clips"
         folder.mkdir()
-        spec = folder_spec(args.quick)[: args.max_files]
-        audio_s = sum(write_clip(folder / name, sec, rate, ch, seed=seed, kind=kind)
-                      for seed, (name, sec, rate, ch, kind) in enumerate(spec))
+        if args.real:
+            audio_s = real_folder(folder, args.real)
+        else:
+            spec = folder_spec(args.quick)[: args.max_files]
+            audio_s = sum(write_clip(folder / name, sec, rate, ch, seed=seed, kind=kind)
+                          for seed, (name, sec, rate, ch, kind) in enumerate(spec))
         note(f"{audio_s / 60:.1f} min of audio")
         env = {"FAKECHECK_THREADS": "2", "OMP_WAIT_POLICY": "PASSIVE"}
         cases = {f"scan --precision {p}": lambda p=p: run_timed(

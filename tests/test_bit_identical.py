@@ -35,3 +35,4 @@ def test_scores_do_not_depend_on_batch_size_neighbours_or_order(clips, precision
     together = rows(clips, 8)
     for other in (rows(clips, 1), rows(clips[::-1], 3), {p: rows([p], 2)[p] for p in clips}):
         assert other == together  # identical bytes: P(fake), segments, verdict, timeline
+

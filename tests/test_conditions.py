@@ -276,3 +276,17 @@ def test_codec_holes_come_and_go_while_the_sounds_own_gaps_last():
     cells = 60 * conditions.HOLE_BAND.sum()
     assert conditions.codec_holes(conditions.hole_mask(steady)).sum() / cells < conditions.HOLE_SHARE
     assert conditions.codec_holes(conditions.hole_mask(sporadic)).sum() / cells > conditions.HOLE_SHARE
+
+
+def test_hole_mask_takes_the_median_of_the_neighbouring_bins():
+    """The partition that replaced np.median must give the same mask: the middle value of an odd-sized window."""
+    assert conditions.HOLE_NEIGHBOURS % 2 == 1
+    rng = np.random.default_rng(3)
+    power = rng.random((40, conditions.FRAME // 2 + 1)) ** 6  # deep dips: many cells near the threshold
+    db = 10 * np.log10(power + 1e-20)
+    half = conditions.HOLE_NEIGHBOURS // 2
+    padded = np.pad(db, ((0, 0), (half, half)), mode="edge")
+    median = np.median(np.lib.stride_tricks.sliding_window_view(padded, conditions.HOLE_NEIGHBOURS, axis=1), axis=2)
+    expected = (db < median - conditions.HOLE_DB) & conditions.HOLE_BAND
+    assert expected.any() and (~expected & conditions.HOLE_BAND).any()
+    np.testing.assert_array_equal(conditions.hole_mask(power), expected)

@@ -126,7 +126,10 @@ def hole_mask(power: np.ndarray) -> np.ndarray:
     db = 10 * np.log10(power + 1e-20)
     half = HOLE_NEIGHBOURS // 2
     padded = np.pad(db, ((0, 0), (half, half)), mode="edge")
-    neighbours = np.median(np.lib.stride_tricks.sliding_window_view(padded, HOLE_NEIGHBOURS, axis=1), axis=2)
+    # The middle value of each sliding window (HOLE_NEIGHBOURS is odd): the same numbers as np.median, at a
+    # quarter of its cost (np.median was 9% of a scan's time).
+    neighbours = np.partition(np.lib.stride_tricks.sliding_window_view(padded, HOLE_NEIGHBOURS, axis=1),
+                              half, axis=2)[..., half]
     return (db < neighbours - HOLE_DB) & HOLE_BAND
 
 

@@ -159,7 +159,9 @@ def speech_probs(windows: torch.Tensor | np.ndarray) -> np.ndarray:
     Chunk j covers samples [512 j, 512 j + 512).  Each row starts from a fresh state, as silero does
     after reset_states(); a trailing partial chunk is not scored."""
     x = _as_windows(windows)
-    net = load_vad().to(x.device)
+    net = load_vad()
+    if next(net.parameters()).device != x.device:  # `.to` walks every parameter: not once per window
+        net = net.to(x.device)
     with torch.inference_mode():
         return net(x).cpu().numpy()
 

@@ -101,7 +101,7 @@ def extract(waveforms: torch.Tensor, cfg: FeatureConfig = FeatureConfig(),
         waveforms = waveforms[None]
     assert waveforms.ndim == 2, f"expected (batch, samples), got {tuple(waveforms.shape)}"
     cfg.check_compatible()
-    enc = encoder if encoder is not None else whisper.load_encoder().to(waveforms.device)
+    enc = encoder if encoder is not None else whisper.on_device(whisper.load_encoder(), waveforms.device)
     with torch.no_grad():
         h = enc(waveforms.float(), cfg.frozen_blocks)  # (B, S, T20, W)
     B, S, T, W = h.shape
