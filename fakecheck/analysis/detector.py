@@ -427,7 +427,8 @@ class Detector:
         timeline = self._timeline(st.tokens, info.duration_s)
         speech_s = float(timeline.speech.sum()) * timeline.token_s
         kbps = conditions.lossy_kbps(info)
-        warned = tuple(sorted(st.notes)) + tuple(conditions.warnings(st.conditions, info.source_rate, kbps, speech_s))
+        warned = tuple(sorted(st.notes)) + tuple(conditions.warnings(st.conditions, info.source_rate, kbps, speech_s,
+                                                                              info.codec))
         if not speech or speech_s < MIN_SPEECH_S:
             return Verdict(verdict="INCONCLUSIVE", p_fake=None, score=None, suspicious_start_s=None,
                            suspicious_end_s=None, error=speech_reason(speech_s), warnings=warned, timeline=timeline,

@@ -169,22 +169,35 @@ def lossy_kbps(info: AudioInfo) -> float | None:
         return None
 
 
-def warnings(stats: ConditionStats, source_rate: int | None, kbps: float | None, speech_s: float) -> list[str]:
-    """Short, plain warnings for the conditions in the module docstring, most serious first."""
+# Which way a condition pushes the bundled model's P(fake), where `python benchmarks/codec_bias.py` (160 validation
+# clips, first 4 s, v3, 2026-12-07) found one direction for both classes: the 8 kHz phone band moved scores down
+# (mean -0.025 bona fide, -0.039 spoof; spoofs flagged 61% -> 52%), Opus (the `opus_16k` condition: libsndfile's
+# default rate, about 30 kbit/s in the file) moved 96-97% of clips up (+0.033, +0.060).  MP3 at 32 kbit/s moved them +0.006 (half up, half down), so its warning names no direction.
+# Re-measure with that script when the bundled model changes.
+TOWARDS_REAL = "pushes scores towards REAL"
+TOWARDS_FAKE = "pushes scores towards FAKE"
+OPUS_CODECS = frozenset({"OPUS"})  # libsndfile's subtype name
+
+
+def warnings(stats: ConditionStats, source_rate: int | None, kbps: float | None, speech_s: float,
+             codec: str = "") -> list[str]:
+    """Short, plain warnings for the conditions in the module docstring, most serious first; `codec` is the file's
+    libsndfile subtype ("" when unknown)."""
     out = []
     if source_rate is not None and source_rate < SAMPLE_RATE:
         out.append(f"band-limited: recorded at {source_rate / 1000:g} kHz (no energy above "
-                   f"{source_rate / 2000:g} kHz)")
+                   f"{source_rate / 2000:g} kHz; {TOWARDS_REAL})")
     elif stats.frames:
         bw = bandwidth_hz(stats.power / stats.frames)
         if bw < BAND_LIMIT_HZ:
-            out.append(f"band-limited: no energy above {bw / 1000:.1f} kHz (phone or low-rate audio)")
+            out.append(f"band-limited: no energy above {bw / 1000:.1f} kHz (phone or low-rate audio; {TOWARDS_REAL})")
     holes = hole_share(stats)
     low_rate = kbps is not None and kbps < COMPRESSED_KBPS
     if holes >= HOLE_SHARE or low_rate:
         found = [f"about {kbps:.0f} kbit/s"] if low_rate else []
         found += [f"codec traces (spectral holes in {holes:.1%} of the speech spectrum)"] if holes >= HOLE_SHARE else []
-        out.append("heavily compressed: " + ", ".join(found))
+        bias = f" (low-rate Opus {TOWARDS_FAKE})" if codec in OPUS_CODECS else ""
+        out.append("heavily compressed: " + ", ".join(found) + bias)
     if stats.samples and stats.clipped / stats.samples >= CLIPPED_SHARE:
         out.append(f"clipped: {stats.clipped / stats.samples:.1%} of samples at full scale")
     if stats.sound_tokens and stats.speech_tokens / stats.sound_tokens < MIN_SPEECH_SHARE:
