@@ -172,7 +172,8 @@ def lossy_kbps(info: AudioInfo) -> float | None:
 # Which way a condition pushes the bundled model's P(fake), where `python benchmarks/codec_bias.py` (160 validation
 # clips, first 4 s, v3, 2026-12-07) found one direction for both classes: the 8 kHz phone band moved scores down
 # (mean -0.025 bona fide, -0.039 spoof; spoofs flagged 61% -> 52%), Opus (the `opus_16k` condition: libsndfile's
-# default rate, about 30 kbit/s in the file) moved 96-97% of clips up (+0.033, +0.060).  MP3 at 32 kbit/s moved them +0.006 (half up, half down), so its warning names no direction.
+# default rate, about 30 kbit/s in the file) moved 96-97% of clips up (+0.033, +0.060).  MP3 at 32 kbit/s moved
+# them +0.006 (half up, half down), so its warning names no direction.
 # Re-measure with that script when the bundled model changes.
 TOWARDS_REAL = "pushes scores towards REAL"
 TOWARDS_FAKE = "pushes scores towards FAKE"
