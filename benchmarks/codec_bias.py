@@ -13,14 +13,13 @@ clips, the false alarms) before and after.  The warnings quote a direction only 
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from shortcuts import validation_rows  # noqa: E402
+from shortcuts import clip_parser, validation_rows  # noqa: E402
 
 from fakecheck import audio  # noqa: E402
 from fakecheck.analysis.detector import Detector  # noqa: E402
@@ -32,12 +31,8 @@ def scores(det: Detector, clips: list[np.ndarray]) -> np.ndarray:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", type=Path, default=None)
-    ap.add_argument("--clips", type=int, default=160)
+    ap = clip_parser(__doc__)
     ap.add_argument("--max-seconds", type=float, default=4.0)
-    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "data",
-                    help="root of the built training data (docs/data.md)")
     args = ap.parse_args()
     det = Detector.load(args.model)
     rows = validation_rows(args.data, args.clips)

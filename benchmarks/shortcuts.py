@@ -45,13 +45,18 @@ def validation_rows(data: Path, n: int) -> list[datasets.Row]:
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def clip_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The arguments of a benchmark over `validation_rows`: --model, --clips and --data."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", type=Path, default=None)
     ap.add_argument("--clips", type=int, default=160)
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "data",
                     help="root of the built training data (docs/data.md)")
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> None:
+    args = clip_parser(__doc__).parse_args()
     det = Detector.load(args.model)
     rows = validation_rows(args.data, args.clips)
     clips = [audio.load(r.path) for r in rows]
