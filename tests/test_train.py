@@ -341,4 +341,20 @@ def test_rows_left_out_are_counted_by_reason_on_stderr_and_in_the_checkpoint(tmp
     # every row is accounted for: trained on, validated on, or dropped for a stated reason
     assert prov["n_train"] + prov["n_val"] + 5 == 21, prov
     assert f"left out 4 of 21 rows before training: 4 {train.DROP_SYSTEM_IN_VAL}" in result.stderr
+    # the user is told which source and which generators the validation figure comes from
+    (held,) = prov["val_sources"]
+    assert f"validation: {train.SPLIT_BY_SOURCE}: 1 source ({held} " in result.stderr
+    assert "2 generators (" in result.stderr and "shared 1" in result.stderr
     assert f"1 clip skipped: 1 {train.DROP_UNDECODABLE}" in result.stderr
+
+
+def test_the_held_out_summary_names_sources_and_generators_most_clips_first():
+    from fakecheck.training.datasets.rows import Row
+    from fakecheck.training.splits import held_out_summary
+
+    rows = [Row(Path(f"{i}.wav"), 0, "vctk", "vctk") for i in range(3)] + [Row(Path("m.wav"), 0, "mls", "mls")]
+    rows += [Row(Path(f"s{i}.wav"), 1, f"gen{i % 8}", "demo") for i in range(9)]
+    line = held_out_summary(rows, shown=6)
+    assert line.startswith("3 sources (demo 9, vctk 3, mls 1; 13 clips), 8 generators (gen0 2, gen1 1, gen2 1,")
+    assert line.endswith(", +2 more)")
+    assert held_out_summary(rows[:1]) == "1 source (vctk 1; 1 clip), no generator"

@@ -85,6 +85,10 @@ def train(
     if rank == 0:
         if stratified:
             err.print(f"validation: {val_kind}", markup=False)
+        else:  # the sources and generators a figure was measured on, as the issue-26 reader asked
+            from fakecheck.training.splits import held_out_summary
+
+            err.print(f"validation: {val_kind}: {held_out_summary(val_rows)}", markup=False)
         if dropped:
             total = len(rows) + (len(extra_rows) if extra else 0)
             err.print(f"left out {sum(dropped.values())} of {total} rows before training: "
