@@ -159,6 +159,9 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--save-long", type=Path, default=None, metavar="FILE",
+                    help="also write the 10-minute recording with three fakes (FLAC), e.g. for report screenshots "
+                         "(scripts/report_screenshots.py --long FILE); --trials 0 makes only it and the controls")
     a = ap.parse_args()
     det = Detector.load(a.model)
     rows = load_rows(ROOT / "data" / "training-manifest.csv")
@@ -191,7 +194,7 @@ def main() -> None:
             control_partial_old.append(old_rule_partial(cv))
             if cv.fake_segments:
                 named.append(names_segments(cv))
-        result.update({k: float(np.mean([f[k] for f in figures])) for k in figures[0]})
+        result.update({k: float(np.mean([f[k] for f in figures])) for k in (figures[0] if figures else {})})
         result["false_segment_rate"] = float(np.mean(controls))
         result["control_flagged_rate"] = float(np.mean(control_flagged))
         result["control_partial_rate"] = float(np.mean(control_partial))
@@ -206,6 +209,8 @@ def main() -> None:
         x = long
         for t, piece in zip((480, 300, 120), fakes, strict=True):  # from the end, so earlier offsets stay put
             x = splice.insert(x, piece, True, t * SR, 0.0).samples  # hard cuts: each adds exactly 3 s
+        if a.save_long:
+            sf.write(a.save_long, x, SR, format="FLAC")
         v = scan(det, x, Path(tmp))
         inserts = [(t, t + PIECE_S) for t in (120, 300 + PIECE_S, 480 + 2 * PIECE_S)]
         found = [any(a < e and b > s for a, b in v.fake_segments) for s, e in inserts]
@@ -219,10 +224,11 @@ def main() -> None:
     result["seconds"] = round(time.time() - t0, 1)
     print(f"{a.trials} splices of 3 s held-out fakes into {len(host_list)} real 14 s hosts "
           f"({result['piece_systems']} systems), model {det.model_name}")
-    print(f"  peak hit          {result['peak_hit']:.1%}   (chance {result['chance']:.1%})")
-    print(f"  top-decile mass   {result['top_decile_mass']:.1%}   (chance {result['chance']:.1%})")
-    print(f"  segment IoU       {result['iou']:.3f}")
-    print(f"  flagged FAKE/PARTIAL {result['verdict_flagged']:.1%}")
+    if figures:
+        print(f"  peak hit          {result['peak_hit']:.1%}   (chance {result['chance']:.1%})")
+        print(f"  top-decile mass   {result['top_decile_mass']:.1%}   (chance {result['chance']:.1%})")
+        print(f"  segment IoU       {result['iou']:.3f}")
+        print(f"  flagged FAKE/PARTIAL {result['verdict_flagged']:.1%}")
     print(f"  false segments    {result['false_segment_rate']:.1%} of {len(controls)} untouched real recordings "
           f"of {CONTROL_S:.0f} s")
     print(f"  real recordings flagged FAKE or PARTIAL {result['control_flagged_rate']:.1%}")
@@ -233,6 +239,8 @@ def main() -> None:
     print(f"  10 min + 3 fakes  {result['long']['found']}/3 found, {result['long']['other_segments']} other segments "
           f"(verdict {result['long']['verdict']})")
     print(f"    {result['long']['line']}")
+    if a.save_long:
+        print(f"    written to {a.save_long}")
     if a.json:
         a.json.write_text(json.dumps(result, indent=1))
 
