@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 import typer
 
-from fakecheck.analysis.inputs import in_shard
 from fakecheck.cli import report as commands_report
 from fakecheck.cli.common import load_detector, state, warn_duplicate_trials
 from fakecheck.cli.consoles import consoles
@@ -58,7 +57,7 @@ def scan(
     """Scan audio files and folders; print a verdict per file."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from fakecheck.analysis.inputs import iter_inputs
+    from fakecheck.analysis.inputs import in_shard, iter_inputs  # here: numpy stays off the --help path
     from fakecheck.analysis.verdict import FLAGGED, SCHEMA_VERSION, VERDICTS
     from fakecheck.evidence import render
     from fakecheck.evidence.sinks import OutputError, as_written, open_sinks, prepare_resume
