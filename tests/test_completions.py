@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATOR = ROOT / "scripts" / "gen_completions.py"
-HEAVY = ("torch", "librosa", "soundfile", "matplotlib")
+HEAVY = ("torch", "librosa", "soundfile", "matplotlib", "numpy")  # numpy: 100 ms of a --help
 
 # Runs the real entry point as a program called "fakecheck" (the name decides the completion
 # variable), then reports on stderr which heavy modules got imported along the way.
