@@ -127,7 +127,7 @@ def hole_mask(power: np.ndarray) -> np.ndarray:
     half = HOLE_NEIGHBOURS // 2
     padded = np.pad(db, ((0, 0), (half, half)), mode="edge")
     # The middle value of each sliding window (HOLE_NEIGHBOURS is odd): the same numbers as np.median, at a
-    # quarter of its cost (np.median was 9% of a scan's time).
+    # quarter of its cost (this stage was 11.5% of a profiled scan, 5.4% after).
     neighbours = np.partition(np.lib.stride_tricks.sliding_window_view(padded, HOLE_NEIGHBOURS, axis=1),
                               half, axis=2)[..., half]
     return (db < neighbours - HOLE_DB) & HOLE_BAND

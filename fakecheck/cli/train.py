@@ -85,7 +85,7 @@ def train(
     if rank == 0:
         if stratified:
             err.print(f"validation: {val_kind}", markup=False)
-        else:  # the sources and generators a figure was measured on, as the issue-26 reader asked
+        else:  # name the sources and generators the validation figure will come from
             from fakecheck.training.splits import held_out_summary
 
             err.print(f"validation: {val_kind}: {held_out_summary(val_rows)}", markup=False)

@@ -5,6 +5,7 @@ Kept apart from the training loop (fakecheck/train.py), which imports these and 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -127,26 +128,19 @@ def drop_held_out(extra: Sequence[Row], val: Sequence[Row], by_source: bool) -> 
     return [r for r in extra if r.path not in paths and not (r.speaker and r.speaker in speakers)]
 
 
-# Why a row of the data did not reach training or validation (counted on stderr and in provenance["dropped"]).
-
-
 def held_out_summary(val_rows: Sequence[Row], shown: int = 6) -> str:
     """What a validation split holds, for the user: its sources and its spoof systems, the first `shown` of each by
     name (most clips first) and how many more, e.g. "3 sources (vctk 120, mls 40, libri 12; 172 clips), 2
-    generators (xtts, vits)"."""
-    def named(counts: dict[str, int]) -> str:
+    generators (xtts 60, vits 20)"."""
+    def named(counts: Counter[str]) -> str:
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         names = ", ".join(f"{name} {n}" for name, n in ranked[:shown])
         return names + (f", +{len(ranked) - shown} more" if len(ranked) > shown else "")
 
-    sources: dict[str, int] = {}
-    systems: dict[str, int] = {}
-    for r in val_rows:
-        sources[r.source] = sources.get(r.source, 0) + 1
-        if r.label == 1:
-            systems[r.system] = systems.get(r.system, 0) + 1
     def plural(n: int, word: str) -> str:
         return f"{n} {word}{'s' * (n != 1)}"
 
+    sources = Counter(r.source for r in val_rows)
+    systems = Counter(r.system for r in val_rows if r.label == 1)
     generators = f"{plural(len(systems), 'generator')} ({named(systems)})" if systems else "no generator"
     return f"{plural(len(sources), 'source')} ({named(sources)}; {plural(len(val_rows), 'clip')}), {generators}"
